@@ -1,0 +1,12 @@
+"""bytepiece-lite: a fast byte-level Unigram tokenizer with Viterbi Sampling.
+
+>>> from bytepiece_lite import Tokenizer
+>>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+>>> tok.tokenize("abc")
+[b'ab', b'c']
+"""
+from .model import ModelError
+from .tokenizer import Tokenizer
+
+__all__ = ["ModelError", "Tokenizer", "__version__"]
+__version__ = "0.1.0"

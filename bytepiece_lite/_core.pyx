@@ -1,0 +1,862 @@
+# The compiled core of bytepiece-lite: a byte trie stored as a double array, the Viterbi
+# loop over its matches (deterministic decoding and both samplers), the counter-based RNG,
+# and a fast reader for upstream's JSON model format.  Compiler directives live in setup.py.
+#
+# Why a forward trie walk and not Aho-Corasick: the Viterbi only needs every (start, end)
+# occurrence of a piece.  Walking the trie forward from each start position finds them with
+# no fail links, and the walks from neighbouring starts are independent dependency chains that
+# the CPU overlaps, where an Aho-Corasick walk is one long serial chain of cache misses.  For a
+# fixed end position the candidates still arrive longest first (start ascending), which is the
+# order Aho-Corasick reports them in, so strict `>` ties resolve exactly as upstream's.
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM
+from libc.math cimport exp, log, INFINITY
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memchr, memcmp, memcpy, memset
+
+# --------------------------------------------------------------------------------------
+# Counter-based RNG (SplitMix64 output function over a counter)
+# --------------------------------------------------------------------------------------
+# A candidate (start s, end e) inside a text draws u = mix(key + counter(e, e - s) * GAMMA).
+# The draw depends only on the stream key and the candidate, never on the order in which
+# candidates are visited, so the native walk and the pure-Python Aho-Corasick oracle draw
+# identical numbers, and a text's stream never depends on the thread that processes it.
+
+DEF GAMMA = 0x9E3779B97F4A7C15
+DEF MIX1 = 0xBF58476D1CE4E5B9
+DEF MIX2 = 0x94D049BB133111EB
+DEF MAX_PIECE_LEN = 65535
+DEF ID_OFFSET = 3           # ids 0, 1, 2 are <pad>, <bos>, <eos>
+
+MODE_DETERMINISTIC = 0
+MODE_VITERBI = 1
+MODE_EXACT = 2
+
+
+cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
+    z = (z ^ (z >> 30)) * <uint64_t>MIX1
+    z = (z ^ (z >> 27)) * <uint64_t>MIX2
+    return z ^ (z >> 31)
+
+
+cdef inline uint64_t _draw(uint64_t key, int64_t end, int64_t length) noexcept nogil:
+    return _mix64(key + ((<uint64_t>end << 16) | <uint64_t>length) * <uint64_t>GAMMA)
+
+
+def stream_key(uint64_t seed, uint64_t index):
+    """The stream key of text number `index` of a call seeded with `seed`."""
+    return _mix64(_mix64(seed) + (index + 1) * <uint64_t>GAMMA)
+
+
+def draw(uint64_t key, int64_t end, int64_t length):
+    """The 64 random bits a candidate piece (end, length) draws in stream `key` (for tests)."""
+    return _draw(key, end, length)
+
+
+# Viterbi Sampling accepts iff u < sigmoid(x).  Most candidates are settled without exp():
+# u's top 8 bits give a bucket k with u in [k/256, (k+1)/256), and x against logit() of the
+# bucket's edges (with a margin far above rounding error) decides the test exactly as the
+# full formula would.  Only x within the margin of an edge falls through to exp().
+cdef double _logit_lo[256]
+cdef double _logit_hi[256]
+
+
+cdef void _init_logit_tables() noexcept:
+    cdef int k
+    cdef double margin = 1e-7
+    for k in range(256):
+        _logit_lo[k] = -INFINITY if k == 0 else log(k / (256.0 - k)) - margin
+        _logit_hi[k] = INFINITY if k == 255 else log((k + 1.0) / (255.0 - k)) + margin
+
+
+_init_logit_tables()
+
+
+cdef inline bint _sigmoid_accept(double x, uint64_t bits) noexcept nogil:
+    cdef int k = <int>(bits >> 56)
+    if x >= _logit_hi[k]:
+        return True
+    if x <= _logit_lo[k]:
+        return False
+    return <double>(bits >> 11) * (1.0 / 9007199254740992.0) < 1.0 / (1.0 + exp(-x))
+
+
+# --------------------------------------------------------------------------------------
+# The trie as a double array
+# --------------------------------------------------------------------------------------
+# Child of node x by byte c is t = base[x] + c, valid iff check[t] == x.  One 16-byte record
+# per node holds both and the node's log-probability, so each step of a walk touches a single
+# cache line.  logp > 0 marks a node that is not a piece (a log-probability never is).
+
+ctypedef struct Node:
+    int32_t base
+    int32_t check
+    double logp
+
+ctypedef struct Trie:
+    Node* nodes
+    int32_t* node_pid       # piece index of a terminal node (cold: read when backtracking)
+    int32_t* piece_len
+    int64_t size
+    int32_t max_len
+    int32_t ring_mask       # ring buffers of scores hold max_len + 1 positions (power of two)
+
+# Per-call scratch space: ring buffers of scores (and of sums, for exact sampling), the route
+# array of the current chunk, and the output buffer of piece indices.
+ctypedef struct Work:
+    double* ring
+    double* wsum
+    int32_t* route
+    int64_t route_cap
+    int32_t* out
+    int64_t out_len
+    int64_t out_cap
+
+
+cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
+    memset(w, 0, sizeof(Work))
+    w.ring = <double*>malloc((t.ring_mask + 1) * sizeof(double))
+    w.wsum = <double*>malloc((t.ring_mask + 1) * sizeof(double))
+    return -1 if w.ring == NULL or w.wsum == NULL else 0
+
+
+cdef void _work_free(Work* w) noexcept nogil:
+    free(w.ring)
+    free(w.wsum)
+    free(w.route)
+    free(w.out)
+    memset(w, 0, sizeof(Work))
+
+
+cdef int _reserve(Work* w, int64_t route_need, int64_t out_need) noexcept nogil:
+    cdef void* p
+    cdef int64_t cap
+    if route_need > w.route_cap:
+        cap = route_need if route_need > 2 * w.route_cap else 2 * w.route_cap
+        p = realloc(w.route, cap * sizeof(int32_t))
+        if p == NULL:
+            return -1
+        w.route = <int32_t*>p
+        w.route_cap = cap
+    if out_need > w.out_cap:
+        cap = out_need if out_need > 2 * w.out_cap else 2 * w.out_cap
+        p = realloc(w.out, cap * sizeof(int32_t))
+        if p == NULL:
+            return -1
+        w.out = <int32_t*>p
+        w.out_cap = cap
+    return 0
+
+
+cdef int _segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                        int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
+    """Segment text[0:n] (no chunking inside) and append its piece indices to w.out.
+
+    `offset` is the chunk's position in the whole text: random draws are keyed by absolute
+    positions, so a text's samples do not depend on how it was cut into chunks.
+    """
+    # One body, specialised per mode by constant propagation after inlining.
+    if mode == 0:
+        return _segment_chunk_mode(t, text, n, offset, 0, alpha, key, w)
+    if mode == 1:
+        return _segment_chunk_mode(t, text, n, offset, 1, alpha, key, w)
+    return _segment_chunk_mode(t, text, n, offset, 2, alpha, key, w)
+
+
+cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t n,
+                                    int64_t offset, const int mode, double alpha, uint64_t key,
+                                    Work* w) noexcept nogil:
+    cdef const Node* nodes = t.nodes
+    cdef int32_t mask = t.ring_mask
+    cdef double* ring = w.ring
+    cdef double* wsum = w.wsum
+    cdef int32_t* route
+    cdef int32_t* out
+    cdef int64_t s, i, e, k, lo, hi
+    cdef int32_t x, nx, j, pid, tmp
+    cdef double sc, lp, cand, cur, wgt, total
+    cdef bint better
+    if n <= 0:
+        return 0
+    if _reserve(w, n + 1, w.out_len + n) != 0:
+        return -1
+    route = w.route
+    for j in range(mask + 1):
+        ring[j] = -INFINITY
+        wsum[j] = 0.0
+    ring[0] = 0.0
+    wsum[0] = 1.0
+    for s in range(n):
+        j = <int32_t>(s & mask)
+        if mode == 2:
+            sc = ring[j] + log(wsum[j])
+        else:
+            sc = ring[j]
+        ring[j] = -INFINITY
+        wsum[j] = 0.0
+        x = 0
+        i = s
+        while i < n:
+            nx = nodes[x].base + text[i]
+            if nodes[nx].check != x:
+                break
+            x = nx
+            i += 1
+            lp = nodes[x].logp
+            if lp > 0.0:
+                continue
+            j = <int32_t>(i & mask)
+            if mode == 0:
+                # Branch-free: whether a candidate wins is unpredictable.
+                cand = sc + lp
+                cur = ring[j]
+                better = cand > cur
+                ring[j] = cand if better else cur
+                route[i] = x if better else route[i]
+            elif mode == 1:
+                cand = sc + lp
+                cur = ring[j]
+                if cur == -INFINITY or _sigmoid_accept(
+                        alpha * (cand - cur), _draw(key, offset + i, i - s)):
+                    ring[j] = cand
+                    route[i] = x
+            else:
+                # Exact sampling: score[e] = logsumexp of all candidates, kept as a running
+                # maximum m (in ring) and a sum of exp(c - m) (in wsum); reservoir acceptance
+                # with probability weight / running total.
+                cand = sc + alpha * lp
+                total = wsum[j]
+                if total == 0.0:
+                    ring[j] = cand
+                    wsum[j] = 1.0
+                    route[i] = x
+                    continue
+                cur = ring[j]
+                if cand <= cur:
+                    wgt = exp(cand - cur)
+                    total = total + wgt
+                else:
+                    total = total * exp(cur - cand) + 1.0
+                    wgt = 1.0
+                    ring[j] = cand
+                wsum[j] = total
+                if <double>(_draw(key, offset + i, i - s) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
+                    route[i] = x
+    # Backtrack from the end, then reverse this chunk's pieces in place.
+    out = w.out
+    lo = w.out_len
+    e = n
+    k = lo
+    while e > 0:
+        pid = t.node_pid[route[e]]
+        out[k] = pid
+        k += 1
+        e -= t.piece_len[pid]
+    hi = k - 1
+    w.out_len = k
+    while lo < hi:
+        tmp = out[lo]
+        out[lo] = out[hi]
+        out[hi] = tmp
+        lo += 1
+        hi -= 1
+    return 0
+
+
+cdef int _segment_text(const Trie* t, const uint8_t* text, int64_t n, int mode, double alpha,
+                       uint64_t key, Work* w) noexcept nogil:
+    """Cut text after every maximal run of b"\\n" and segment each chunk on its own."""
+    cdef int64_t a = 0, b
+    cdef const uint8_t* nl
+    while a < n:
+        nl = <const uint8_t*>memchr(text + a, 10, n - a)
+        if nl == NULL:
+            b = n
+        else:
+            b = (nl - text) + 1
+            while b < n and text[b] == 10:
+                b += 1
+        if _segment_chunk(t, text + a, b - a, a, mode, alpha, key, w) != 0:
+            return -1
+        a = b
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Building the double array
+# --------------------------------------------------------------------------------------
+
+ctypedef struct SortItem:
+    const uint8_t* ptr
+    int32_t len
+    int32_t idx
+
+
+cdef int _cmp_items(const void* a, const void* b) noexcept nogil:
+    cdef const SortItem* x = <const SortItem*>a
+    cdef const SortItem* y = <const SortItem*>b
+    cdef int32_t n = x.len if x.len < y.len else y.len
+    cdef int r = memcmp(x.ptr, y.ptr, n)
+    if r != 0:
+        return r
+    return (x.len > y.len) - (x.len < y.len)
+
+
+# Free slots of the double array form a doubly linked list, stored at index slot + 1 so that
+# the sentinel (slot -1) sits at index 0 and never moves when the arrays grow.
+ctypedef struct FreeList:
+    int32_t* nxt
+    int32_t* prv
+
+
+cdef inline void _fl_unlink(FreeList* fl, int32_t slot) noexcept nogil:
+    cdef int32_t a = fl.prv[slot + 1], b = fl.nxt[slot + 1]
+    fl.nxt[a + 1] = b
+    fl.prv[b + 1] = a
+
+
+cdef class Vocab:
+    """The compiled automaton of a vocabulary (private; the public surface is Tokenizer).
+
+    Vocab(pieces, logp): `pieces` is a list of distinct non-empty bytes that includes all
+    256 single bytes; `logp` their log-probabilities (float64, any buffer).  Piece indices
+    are positions in `pieces`.
+    """
+    cdef Trie t
+    cdef readonly int num_pieces
+    cdef readonly int max_len
+    cdef tuple _pieces
+    cdef tuple _ids
+
+    def __cinit__(self):
+        memset(&self.t, 0, sizeof(Trie))
+
+    def __dealloc__(self):
+        free(self.t.nodes)
+        free(self.t.node_pid)
+        free(self.t.piece_len)
+
+    def __init__(self, list pieces not None, const double[::1] logp not None):
+        cdef Py_ssize_t n = len(pieces), i
+        cdef SortItem* items = NULL
+        cdef object p
+        if logp.shape[0] != n:
+            raise ValueError(f"{n} pieces but {logp.shape[0]} log-probabilities")
+        if n >= 2**31 - 1024:
+            raise ValueError("too many pieces")
+        self._pieces = tuple(pieces)
+        self._ids = tuple(range(ID_OFFSET, ID_OFFSET + n))
+        self.num_pieces = <int>n
+        self.t.piece_len = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+        items = <SortItem*>malloc((n + 1) * sizeof(SortItem))
+        try:
+            if self.t.piece_len == NULL or items == NULL:
+                raise MemoryError()
+            for i in range(n):
+                p = self._pieces[i]
+                if type(p) is not bytes:
+                    raise TypeError(f"piece {i} is {type(p).__name__}, not bytes")
+                if len(p) == 0:
+                    raise ValueError(f"piece {i} is empty")
+                if len(p) > MAX_PIECE_LEN:
+                    raise ValueError(f"piece {i} is {len(p)} bytes long; "
+                                     f"at most {MAX_PIECE_LEN} are supported")
+                if not (logp[i] <= 0.0):
+                    raise ValueError(f"piece {i} has log-probability {logp[i]!r}, not <= 0")
+                items[i].ptr = <const uint8_t*>PyBytes_AS_STRING(p)
+                items[i].len = <int32_t>len(p)
+                items[i].idx = <int32_t>i
+                self.t.piece_len[i] = items[i].len
+                if items[i].len > self.max_len:
+                    self.max_len = items[i].len
+            qsort(items, n, sizeof(SortItem), _cmp_items)
+            for i in range(1, n):
+                if _cmp_items(&items[i - 1], &items[i]) == 0:
+                    raise ValueError(f"duplicate piece {self._pieces[items[i].idx]!r}")
+            self._build(items, n, logp)
+        finally:
+            free(items)
+        self.t.max_len = self.max_len
+        self.t.ring_mask = 1
+        while self.t.ring_mask < self.max_len + 1:
+            self.t.ring_mask *= 2
+        self.t.ring_mask -= 1
+        missing = [b for b in range(256) if self.find(bytes((b,))) < 0]
+        if missing:
+            raise ValueError("the vocabulary lacks the single bytes "
+                             + ", ".join(f"0x{b:02x}" for b in missing[:16])
+                             + (f" and {len(missing) - 16} more" if len(missing) > 16 else ""))
+
+    cdef int _build(self, SortItem* items, Py_ssize_t n, const double[::1] logp) except -1:
+        cdef Py_ssize_t total = 1, i, d, lcp, q_head, q_tail
+        for i in range(n):
+            total += items[i].len
+        cdef int32_t* first = <int32_t*>malloc(total * sizeof(int32_t))
+        cdef int32_t* last = <int32_t*>malloc(total * sizeof(int32_t))
+        cdef int32_t* sib = <int32_t*>malloc(total * sizeof(int32_t))
+        cdef uint8_t* label = <uint8_t*>malloc(total)
+        cdef int32_t* tpid = <int32_t*>malloc(total * sizeof(int32_t))
+        cdef int32_t* path = <int32_t*>malloc((MAX_PIECE_LEN + 2) * sizeof(int32_t))
+        cdef int32_t* pos = NULL
+        cdef int32_t* queue = NULL
+        cdef FreeList fl
+        cdef int32_t count = 1, node, child, u, c0, b = 0, p, slot, pu
+        cdef const uint8_t* prev = NULL
+        cdef int32_t prev_len = 0
+        cdef bint fits
+        fl.nxt = NULL
+        fl.prv = NULL
+        try:
+            if not (first and last and sib and label and tpid and path):
+                raise MemoryError()
+            # 1. A pointer trie from the sorted pieces.  Sorted input means each node's
+            #    children are created in ascending byte order, so they are appended at the tail.
+            first[0] = -1
+            last[0] = -1
+            tpid[0] = -1
+            path[0] = 0
+            for i in range(n):
+                lcp = 0
+                while lcp < prev_len and lcp < items[i].len and prev[lcp] == items[i].ptr[lcp]:
+                    lcp += 1
+                for d in range(lcp, items[i].len):
+                    node = count
+                    count += 1
+                    first[node] = -1
+                    last[node] = -1
+                    sib[node] = -1
+                    tpid[node] = -1
+                    label[node] = items[i].ptr[d]
+                    u = path[d]
+                    if last[u] < 0:
+                        first[u] = node
+                    else:
+                        sib[last[u]] = node
+                    last[u] = node
+                    path[d + 1] = node
+                tpid[path[items[i].len]] = items[i].idx
+                prev = items[i].ptr
+                prev_len = items[i].len
+
+            # 2. Place nodes breadth first, so the shallow (hot) nodes sit together at the
+            #    front; each takes the first base at which all its child slots are free.
+            pos = <int32_t*>malloc(count * sizeof(int32_t))
+            queue = <int32_t*>malloc(count * sizeof(int32_t))
+            if not (pos and queue):
+                raise MemoryError()
+            self._grow(&fl, 2 * count + 512)
+            _fl_unlink(&fl, 0)
+            self.t.nodes[0].check = -2       # the root: no parent can match it
+            pos[0] = 0
+            queue[0] = 0
+            q_head = 0
+            q_tail = 1
+            while q_head < q_tail:
+                u = queue[q_head]
+                q_head += 1
+                pu = pos[u]
+                child = first[u]
+                if child < 0:
+                    continue                 # a leaf keeps base 0; check[] never matches it
+                c0 = label[child]
+                p = fl.nxt[0]
+                while True:
+                    if p < 0:
+                        p = <int32_t>self.t.size
+                        self._grow(&fl, 2 * self.t.size)
+                        continue
+                    if p + 256 > self.t.size:
+                        self._grow(&fl, 2 * self.t.size)
+                        continue
+                    b = p - c0
+                    fits = b >= 1
+                    node = sib[child]
+                    while fits and node >= 0:
+                        fits = self.t.nodes[b + label[node]].check == -1
+                        node = sib[node]
+                    if fits:
+                        break
+                    p = fl.nxt[p + 1]
+                self.t.nodes[pu].base = b
+                node = child
+                while node >= 0:
+                    slot = b + label[node]
+                    _fl_unlink(&fl, slot)
+                    self.t.nodes[slot].check = pu
+                    if tpid[node] >= 0:
+                        self.t.nodes[slot].logp = logp[tpid[node]]
+                        self.t.node_pid[slot] = tpid[node]
+                    pos[node] = slot
+                    queue[q_tail] = node
+                    q_tail += 1
+                    node = sib[node]
+        finally:
+            free(first); free(last); free(sib); free(label); free(tpid); free(path)
+            free(pos); free(queue); free(fl.nxt); free(fl.prv)
+        return 0
+
+    cdef int _grow(self, FreeList* fl, int64_t new) except -1:
+        """Grow the node arrays to `new` slots; the new slots join the free list's tail."""
+        cdef int64_t old = self.t.size, i
+        cdef int32_t tail
+        cdef void* q
+        if new > 2**31 - 1024:
+            raise MemoryError("vocabulary too large for a 32-bit double array")
+        q = realloc(self.t.nodes, new * sizeof(Node))
+        if q == NULL:
+            raise MemoryError()
+        self.t.nodes = <Node*>q
+        q = realloc(self.t.node_pid, new * sizeof(int32_t))
+        if q == NULL:
+            raise MemoryError()
+        self.t.node_pid = <int32_t*>q
+        q = realloc(fl.nxt, (new + 1) * sizeof(int32_t))
+        if q == NULL:
+            raise MemoryError()
+        fl.nxt = <int32_t*>q
+        q = realloc(fl.prv, (new + 1) * sizeof(int32_t))
+        if q == NULL:
+            raise MemoryError()
+        fl.prv = <int32_t*>q
+        if old == 0:
+            fl.nxt[0] = -1
+            fl.prv[0] = -1
+        tail = fl.prv[0]
+        for i in range(old, new):
+            self.t.nodes[i].base = 0
+            self.t.nodes[i].check = -1
+            self.t.nodes[i].logp = 1.0
+            self.t.node_pid[i] = -1
+            fl.nxt[tail + 1] = <int32_t>i
+            fl.prv[i + 1] = tail
+            tail = <int32_t>i
+        fl.nxt[tail + 1] = -1
+        fl.prv[0] = tail
+        self.t.size = new
+        return 0
+
+    cdef int32_t _find(self, const uint8_t* s, Py_ssize_t n) noexcept nogil:
+        cdef int32_t x = 0, nx
+        cdef Py_ssize_t i
+        for i in range(n):
+            nx = self.t.nodes[x].base + s[i]
+            if self.t.nodes[nx].check != x:
+                return -1
+            x = nx
+        return self.t.node_pid[x]
+
+    def find(self, bytes piece not None):
+        """Index of `piece` in the vocabulary, or -1."""
+        if len(piece) == 0:
+            return -1
+        return self._find(<const uint8_t*>PyBytes_AS_STRING(piece), len(piece))
+
+    @property
+    def num_nodes(self):
+        cdef int64_t i, k = 0
+        for i in range(self.t.size):
+            if self.t.nodes[i].check != -1:
+                k += 1
+        return k
+
+    @property
+    def array_size(self):
+        return self.t.size
+
+    @property
+    def nbytes(self):
+        """Memory held by the compiled arrays."""
+        return self.t.size * (sizeof(Node) + sizeof(int32_t)) + self.num_pieces * sizeof(int32_t)
+
+    # ---------------------------------------------------------------- segmentation
+    cdef int _run(self, bytes data, int mode, double alpha, uint64_t key, bint chunked,
+                  Work* w) except -1:
+        cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+        cdef int64_t n = PyBytes_GET_SIZE(data)
+        cdef int rc
+        if _work_init(w, &self.t) != 0:
+            raise MemoryError()
+        with nogil:
+            if chunked:
+                rc = _segment_text(&self.t, p, n, mode, alpha, key, w)
+            else:
+                rc = _segment_chunk(&self.t, p, n, 0, mode, alpha, key, w)
+        if rc != 0:
+            raise MemoryError(f"out of memory segmenting {n} bytes")
+        return 0
+
+    def tokenize(self, bytes data not None, int mode=0, double alpha=0.0, uint64_t key=0,
+                 *, bint chunked=True):
+        """Segment `data`; a list of the vocabulary's own bytes objects."""
+        return self._to_list(data, mode, alpha, key, chunked, self._pieces)
+
+    def encode(self, bytes data not None, int mode=0, double alpha=0.0, uint64_t key=0,
+               *, bint chunked=True):
+        """Segment `data`; a list of token ids (piece index + ID_OFFSET)."""
+        return self._to_list(data, mode, alpha, key, chunked, self._ids)
+
+    cdef list _to_list(self, bytes data, int mode, double alpha, uint64_t key, bint chunked,
+                       tuple table):
+        # The list holds shared objects from `table` (the pieces or their ids): no object
+        # is created per token.
+        cdef Work w
+        cdef Py_ssize_t i
+        cdef object item
+        cdef list result
+        try:
+            self._run(data, mode, alpha, key, chunked, &w)
+            result = PyList_New(w.out_len)
+            for i in range(w.out_len):
+                item = <object>PyTuple_GET_ITEM(table, w.out[i])
+                Py_INCREF(item)
+                PyList_SET_ITEM(result, i, item)
+            return result
+        finally:
+            _work_free(&w)
+
+    def encode_into(self, bytes data not None, int32_t[::1] out, int mode=0, double alpha=0.0,
+                    uint64_t key=0):
+        """Segment `data` into `out` (which must hold len(data) items); returns the count."""
+        cdef Work w
+        cdef Py_ssize_t i
+        if out.shape[0] < len(data):
+            raise ValueError("output buffer too small")
+        try:
+            self._run(data, mode, alpha, key, True, &w)
+            for i in range(w.out_len):
+                out[i] = w.out[i] + ID_OFFSET
+            return w.out_len
+        finally:
+            _work_free(&w)
+
+    def segment_many(self, list texts not None):
+        """Deterministic segmentation of each text without newline chunking (for the trainer)."""
+        cdef Work w
+        cdef Py_ssize_t i
+        cdef list result = []
+        cdef bytes data
+        if _work_init(&w, &self.t) != 0:
+            _work_free(&w)
+            raise MemoryError()
+        try:
+            for data in texts:
+                w.out_len = 0
+                if _segment_chunk(&self.t, <const uint8_t*>PyBytes_AS_STRING(data),
+                                  PyBytes_GET_SIZE(data), 0, 0, 0.0, 0, &w) != 0:
+                    raise MemoryError()
+                result.append([w.out[i] for i in range(w.out_len)])
+            return result
+        finally:
+            _work_free(&w)
+
+    def matches(self, bytes data not None):
+        """Every (start, end, piece index) occurrence in `data`, by end then longest first."""
+        cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+        cdef int64_t n = len(data), s, i
+        cdef int32_t x, nx
+        found = []
+        for s in range(n):
+            x = 0
+            i = s
+            while i < n:
+                nx = self.t.nodes[x].base + p[i]
+                if self.t.nodes[nx].check != x:
+                    break
+                x = nx
+                i += 1
+                if self.t.node_pid[x] >= 0:
+                    found.append((s, i, self.t.node_pid[x]))
+        found.sort(key=lambda m: (m[1], m[0]))
+        return found
+
+    def walk_floor(self, bytes data not None):
+        """Benchmark floor: walk the trie and visit every match, with no Viterbi.
+
+        Returns the number of matches (so the work cannot be optimised away).
+        """
+        cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
+        cdef int64_t n = len(data), s, i, count = 0
+        cdef int32_t x, nx
+        cdef const Node* nodes = self.t.nodes
+        with nogil:
+            for s in range(n):
+                x = 0
+                i = s
+                while i < n:
+                    nx = nodes[x].base + p[i]
+                    if nodes[nx].check != x:
+                        break
+                    x = nx
+                    i += 1
+                    if nodes[x].logp <= 0.0:
+                        count += 1
+        return count
+
+
+# --------------------------------------------------------------------------------------
+# Reading upstream's model file fast
+# --------------------------------------------------------------------------------------
+# The standard json module alone takes about 1/3 of the time budget of a whole load, so the
+# common case, {"base64": [id, "text", count], ...}, is scanned here.  The scanner accepts a
+# subset of JSON and bails out (FastParseError) on anything else; model.py then parses the
+# file with the json module, which is authoritative for error messages and odd-but-valid files.
+
+class FastParseError(ValueError):
+    pass
+
+
+cdef int8_t _B64[256]
+cdef void _init_b64() noexcept:
+    cdef int i
+    cdef bytes alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    for i in range(256):
+        _B64[i] = -1
+    for i in range(64):
+        _B64[<uint8_t>alphabet[i]] = i
+
+
+_init_b64()
+
+
+cdef inline Py_ssize_t _skip_ws(const uint8_t* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    while i < n and (p[i] == 32 or p[i] == 10 or p[i] == 13 or p[i] == 9):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _expect(const uint8_t* p, Py_ssize_t i, Py_ssize_t n, uint8_t c) except -1:
+    i = _skip_ws(p, i, n)
+    if i >= n or p[i] != c:
+        raise FastParseError(i)
+    return i + 1
+
+
+cdef Py_ssize_t _parse_int(const uint8_t* p, Py_ssize_t i, Py_ssize_t n, int64_t* out) except -1:
+    cdef Py_ssize_t start
+    cdef int64_t v = 0
+    cdef bint neg = False
+    i = _skip_ws(p, i, n)
+    if i < n and p[i] == 45:  # '-'
+        neg = True
+        i += 1
+    start = i
+    while i < n and 48 <= p[i] <= 57:
+        v = v * 10 + (p[i] - 48)
+        i += 1
+        if i - start > 18:
+            raise FastParseError(i)
+    if i == start or (p[start] == 48 and i - start > 1):
+        raise FastParseError(i)
+    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69):  # a float
+        raise FastParseError(i)
+    out[0] = -v if neg else v
+    return i
+
+
+cdef Py_ssize_t _skip_string(const uint8_t* p, Py_ssize_t i, Py_ssize_t n) except -1:
+    """Skip a JSON string starting at its opening quote; return the index after it."""
+    cdef Py_ssize_t k
+    i += 1
+    while i < n:
+        if p[i] == 34:
+            return i + 1
+        if p[i] < 32:
+            raise FastParseError(i)
+        if p[i] == 92:
+            i += 1
+            if i >= n:
+                break
+            if p[i] == 117:  # \uXXXX
+                if i + 4 >= n:
+                    break
+                for k in range(1, 5):
+                    if not (48 <= p[i + k] <= 57 or 65 <= (p[i + k] | 32) - 32 <= 70):
+                        raise FastParseError(i)
+                i += 4
+            elif p[i] not in b'"\\/bfnrt':
+                raise FastParseError(i)
+        i += 1
+    raise FastParseError(i)
+
+
+cdef bytes _b64_key(const uint8_t* p, Py_ssize_t a, Py_ssize_t b):
+    """Decode the base64 text p[a:b] (validated: alphabet, length, padding)."""
+    cdef Py_ssize_t m = b - a, pad = 0, i, o = 0
+    cdef uint32_t acc = 0
+    cdef int8_t v
+    if m == 0 or m % 4 != 0:
+        raise FastParseError(a)
+    if p[b - 1] == 61:
+        pad = 2 if p[b - 2] == 61 else 1
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, (m // 4) * 3 - pad)
+    cdef uint8_t* q = <uint8_t*>PyBytes_AS_STRING(out)
+    for i in range(m - pad):
+        v = _B64[p[a + i]]
+        if v < 0:
+            raise FastParseError(a + i)
+        acc = (acc << 6) | <uint32_t>v
+        if i % 4 == 3:
+            q[o] = <uint8_t>(acc >> 16)
+            q[o + 1] = <uint8_t>(acc >> 8)
+            q[o + 2] = <uint8_t>acc
+            o += 3
+            acc = 0
+    if pad == 1:
+        q[o] = <uint8_t>(acc >> 10)
+        q[o + 1] = <uint8_t>(acc >> 2)
+    elif pad == 2:
+        q[o] = <uint8_t>(acc >> 4)
+    return out
+
+
+def parse_model_json(const uint8_t[::1] data):
+    """Scan an upstream model file: (pieces, ids, counts) in file order.
+
+    ids and counts are lists of ints.  Raises FastParseError on anything outside the common
+    subset of JSON that upstream writes (the caller falls back to the json module).
+    """
+    cdef const uint8_t* p = &data[0] if data.shape[0] else NULL
+    cdef Py_ssize_t n = data.shape[0], i, a
+    cdef int64_t ident, count
+    cdef list pieces = [], ids = [], counts = []
+    if n == 0:
+        raise FastParseError(0)
+    i = _expect(p, 0, n, 123)  # {
+    i = _skip_ws(p, i, n)
+    if i < n and p[i] == 125:
+        i += 1
+    else:
+        while True:
+            i = _expect(p, i, n, 34)
+            a = i
+            while i < n and p[i] != 34:
+                i += 1
+            if i >= n:
+                raise FastParseError(i)
+            pieces.append(_b64_key(p, a, i))
+            i = _expect(p, i + 1, n, 58)   # :
+            i = _expect(p, i, n, 91)       # [
+            i = _parse_int(p, i, n, &ident)
+            i = _expect(p, i, n, 44)
+            i = _skip_ws(p, i, n)
+            if i >= n or p[i] != 34:
+                raise FastParseError(i)
+            i = _skip_string(p, i, n)
+            i = _expect(p, i, n, 44)
+            i = _parse_int(p, i, n, &count)
+            i = _expect(p, i, n, 93)       # ]
+            ids.append(ident)
+            counts.append(count)
+            i = _skip_ws(p, i, n)
+            if i < n and p[i] == 44:
+                i += 1
+                continue
+            i = _expect(p, i, n, 125)      # }
+            break
+    if _skip_ws(p, i, n) != n:
+        raise FastParseError(i)
+    return pieces, ids, counts

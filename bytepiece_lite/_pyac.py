@@ -1,0 +1,122 @@
+"""The second backend: the same Viterbi in plain Python over pyahocorasick's matches.
+
+It is the oracle the compiled core is tested against (same decisions, same random draws, so
+seeded sampling is identical) and the fallback where the extension is not built.  It works
+with both builds of pyahocorasick: the PyPI wheel takes ``str`` (``ahocorasick.unicode == 1``;
+bytes are fed as latin-1, one character per byte) and an ``AHOCORASICK_BYTES=1`` build takes
+``bytes``.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Sequence
+
+import ahocorasick
+import numpy as np
+
+from . import _rng
+
+MODE_DETERMINISTIC, MODE_VITERBI, MODE_EXACT = 0, 1, 2
+_CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")
+_INF = math.inf
+
+
+def _sigmoid(x: float) -> float:
+    # The same float operations as the core's 1.0 / (1.0 + exp(-x)); C's exp overflows to
+    # inf (giving 0.0) where Python's raises.
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:
+        return 0.0
+
+
+class PyVocab:
+    """Drop-in for ``_core.Vocab`` (the subset Tokenizer uses), built on pyahocorasick."""
+
+    def __init__(self, pieces: Sequence[bytes], logp: np.ndarray):
+        self._pieces = tuple(pieces)
+        self._ids = tuple(range(3, 3 + len(pieces)))
+        self.num_pieces = len(pieces)
+        self.max_len = max(map(len, pieces))
+        self._index = {p: i for i, p in enumerate(pieces)}
+        self._bytes_keys = not ahocorasick.unicode
+        self._automaton = ahocorasick.Automaton()
+        for i, (p, lp) in enumerate(zip(pieces, logp.tolist())):
+            self._automaton.add_word(self._key(p), (i, len(p), lp))
+        self._automaton.make_automaton()
+
+    def _key(self, data: bytes) -> bytes | str:
+        return data if self._bytes_keys else data.decode("latin-1")
+
+    def find(self, piece: bytes) -> int:
+        return self._index.get(piece, -1)
+
+    def _segment(self, chunk: bytes, offset: int, mode: int, alpha: float, key: int) -> list[int]:
+        """Piece indices of one chunk; DESIGN §2 with matches in Aho-Corasick order."""
+        n = len(chunk)
+        if n == 0:
+            return []
+        score = [0.0] + [-_INF] * n      # for exact sampling: the running maximum
+        wsum = [1.0] + [0.0] * n         # exact sampling: sum of exp(candidate - maximum)
+        route = [0] * (n + 1)
+        for last, (pid, length, lp) in self._automaton.iter(self._key(chunk)):
+            e = last + 1
+            s = e - length
+            if mode == MODE_EXACT:
+                cand = score[s] + math.log(wsum[s]) + alpha * lp
+                total = wsum[e]
+                if total == 0.0:
+                    score[e], wsum[e], route[e] = cand, 1.0, pid
+                    continue
+                cur = score[e]
+                if cand <= cur:
+                    weight = math.exp(cand - cur)
+                    total = total + weight
+                else:
+                    total = total * math.exp(cur - cand) + 1.0
+                    weight = 1.0
+                    score[e] = cand
+                wsum[e] = total
+                if _rng.to_unit(_rng.draw(key, offset + e, length)) * total < weight:
+                    route[e] = pid
+                continue
+            cand = score[s] + lp
+            cur = score[e]
+            if mode == MODE_DETERMINISTIC:
+                accept = cand > cur
+            else:
+                accept = cur == -_INF or (
+                    _rng.to_unit(_rng.draw(key, offset + e, length)) < _sigmoid(alpha * (cand - cur))
+                )
+            if accept:
+                score[e], route[e] = cand, pid
+        out = []
+        e = n
+        while e > 0:
+            pid = route[e]
+            out.append(pid)
+            e -= len(self._pieces[pid])
+        out.reverse()
+        return out
+
+    def _indices(self, data: bytes, mode: int, alpha: float, key: int, chunked: bool) -> list[int]:
+        if not chunked:
+            return self._segment(data, 0, mode, alpha, key)
+        out: list[int] = []
+        for m in _CHUNKS.finditer(data):
+            out.extend(self._segment(m.group(), m.start(), mode, alpha, key))
+        return out
+
+    def tokenize(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,
+                 chunked: bool = True) -> list[bytes]:
+        pieces = self._pieces
+        return [pieces[i] for i in self._indices(data, mode, alpha, key, chunked)]
+
+    def encode(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,
+               chunked: bool = True) -> list[int]:
+        ids = self._ids
+        return [ids[i] for i in self._indices(data, mode, alpha, key, chunked)]
+
+    def segment_many(self, texts: list[bytes]) -> list[list[int]]:
+        return [self._segment(t, 0, MODE_DETERMINISTIC, 0.0, 0) for t in texts]

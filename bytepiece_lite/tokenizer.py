@@ -1,0 +1,248 @@
+"""The public Tokenizer: argument checks and conversions around a compiled vocabulary."""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Iterable, Mapping, Union
+
+import numpy as np
+
+from . import _rng
+from . import model as _model
+from .normalize import to_bytes
+
+__all__ = ["Tokenizer"]
+
+Text = Union[str, bytes]
+_BACKENDS = ("native", "pyahocorasick")
+_SAMPLERS = {"viterbi": 1, "exact": 2}
+_SPECIALS = (b"<pad>", b"<bos>", b"<eos>")
+
+
+def _make_vocab(backend: str, pieces: list[bytes], logp: np.ndarray):
+    if backend == "native":
+        try:
+            from ._core import Vocab
+        except ImportError as exc:  # pragma: no cover - only without a compiled build
+            raise ImportError(
+                "the compiled extension bytepiece_lite._core is not available "
+                f"({exc}); reinstall the package or use backend='pyahocorasick'"
+            ) from exc
+        return Vocab(pieces, logp)
+    from ._pyac import PyVocab
+
+    return PyVocab(pieces, logp)
+
+
+class Tokenizer:
+    """A byte-level Unigram tokenizer, compatible with upstream BytePiece models.
+
+    ``source`` is a path to an upstream model (``.model``/``.json``, or the ``.zip`` upstream
+    publishes) or a ``{piece_bytes: count}`` mapping.
+
+    >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+    >>> tok.tokenize("abc")
+    [b'ab', b'c']
+    >>> tok.decode(tok.encode("abc"))
+    'abc'
+
+    Thread-safe: a Tokenizer is immutable after construction and every call keeps its own
+    scratch memory, so any number of threads may share one (the compiled core releases the
+    GIL).  Fork-safe: unseeded sampling draws fresh OS entropy per call, so forked workers
+    never share a random stream.
+    """
+
+    PAD_ID = 0
+    BOS_ID = 1
+    EOS_ID = 2
+
+    def __init__(self, source: str | os.PathLike[str] | Mapping[bytes, int], *,
+                 backend: str = "native"):
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {_BACKENDS}, not {backend!r}")
+        if isinstance(source, Mapping):
+            model = _model.from_counts(source)
+        elif isinstance(source, (str, os.PathLike)):
+            model = _model.load(source)
+        else:
+            raise TypeError("source must be a model path or a mapping of bytes to counts, "
+                            f"not {type(source).__name__}")
+        self._init(model, backend)
+
+    @classmethod
+    def from_pieces(cls, counts: Mapping[bytes, int], *, backend: str = "native") -> "Tokenizer":
+        """A tokenizer from ``{piece: count}``; ids follow upstream's (length, bytes) order.
+
+        >>> Tokenizer.from_pieces({bytes([b]): 1 for b in range(256)}).vocab_size
+        259
+        """
+        return cls(counts, backend=backend)
+
+    def _init(self, model: _model.Model, backend: str) -> None:
+        self._model = model
+        self._backend = backend
+        self._vocab = _make_vocab(backend, model.pieces, model.log_probs())
+        self._id_to_bytes = _SPECIALS + tuple(model.pieces)
+        # decode joins this table: specials decode to nothing
+        self._decode_table = (b"", b"", b"") + tuple(model.pieces)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids: the pieces plus <pad>, <bos>, <eos>."""
+        return len(self._id_to_bytes)
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    def pieces(self) -> dict[bytes, int]:
+        """A copy of the ``{piece: count}`` table, in id order."""
+        return dict(zip(self._model.pieces, self._model.counts.tolist()))
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(<{len(self._model.pieces)} pieces>, backend={self._backend!r})"
+
+    # ------------------------------------------------------------------ segmentation
+    def _mode(self, alpha: float | None, sampler: str, seed: int | None) -> tuple[int, float, int]:
+        if sampler not in _SAMPLERS:
+            raise ValueError(f"sampler must be 'viterbi' or 'exact', not {sampler!r}")
+        if alpha is None:
+            mode, alpha = 0, 0.0
+        else:
+            if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+                raise TypeError(f"alpha must be a real number or None, not {type(alpha).__name__}")
+            alpha = float(alpha)
+            if not math.isfinite(alpha):
+                raise ValueError(f"alpha must be finite, not {alpha}")
+            mode = _SAMPLERS[sampler] if alpha > 0 else 0
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+                raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
+            if not 0 <= seed < 1 << 64:
+                raise ValueError(f"seed must be in [0, 2**64), not {seed}")
+        if mode == 0:
+            return 0, 0.0, 0
+        return mode, alpha, _rng.stream_key(_rng.fresh_seed() if seed is None else int(seed), 0)
+
+    def tokenize(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
+                 seed: int | None = None) -> list[bytes]:
+        """Cut `text` into pieces (bytes); ``b"".join(result)`` is the UTF-8 of NFC(text).
+
+        ``alpha`` None or <= 0: the most probable segmentation.  ``alpha > 0``: a random one
+        (subword regularization) drawn by ``sampler``: "viterbi" (Viterbi Sampling; larger
+        alpha is closer to deterministic) or "exact" (probability ∝ P(w)**alpha).  ``seed``
+        makes sampling reproducible; without it every call draws fresh entropy.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> tok.tokenize(b"abab")
+        [b'ab', b'ab']
+        """
+        mode, alpha, key = self._mode(alpha, sampler, seed)
+        return self._vocab.tokenize(to_bytes(text), mode, alpha, key)
+
+    def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
+               seed: int | None = None, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        """Token ids of `text` (see :meth:`tokenize` for ``alpha``, ``sampler`` and ``seed``).
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> tok.encode("ab", add_bos=True, add_eos=True)
+        [1, 259, 2]
+        """
+        mode, alpha, key = self._mode(alpha, sampler, seed)
+        ids = self._vocab.encode(to_bytes(text), mode, alpha, key)
+        if add_bos:
+            ids.insert(0, self.BOS_ID)
+        if add_eos:
+            ids.append(self.EOS_ID)
+        return ids
+
+    # ------------------------------------------------------------------ ids and pieces
+    def _check_ids(self, ids: Iterable[int]) -> list[int]:
+        if isinstance(ids, np.ndarray):
+            if ids.ndim != 1 or ids.dtype.kind not in "iu":
+                raise TypeError(f"ids must be a 1-d integer array, not {ids.dtype} with shape {ids.shape}")
+            ids = ids.tolist()
+        elif isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise TypeError(f"ids must be an iterable of int, not {type(ids).__name__}")
+        else:
+            ids = list(ids)
+        n = len(self._id_to_bytes)
+        for pos, i in enumerate(ids):
+            if type(i) is not int:
+                if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+                    raise TypeError(f"id at position {pos} is {i!r}, not an int")
+                ids[pos] = i = int(i)
+            if not 0 <= i < n:
+                raise ValueError(f"id {i} at position {pos} is outside [0, {n})")
+        return ids
+
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        """The bytes of the pieces, joined; <pad>, <bos> and <eos> decode to nothing.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)})
+        >>> tok.decode_bytes([1, 107, 108, 2])
+        b'hi'
+        """
+        table = self._decode_table
+        return b"".join([table[i] for i in self._check_ids(ids)])
+
+    def decode(self, ids: Iterable[int], *, errors: str = "replace") -> str:
+        """``decode_bytes(ids)`` as UTF-8 text; ``errors`` as in ``bytes.decode``.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)})
+        >>> tok.decode(tok.encode("naïve"))
+        'naïve'
+        """
+        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+
+    def piece_to_id(self, piece: bytes) -> int:
+        """The id of a vocabulary piece; KeyError if it is not one.
+
+        >>> Tokenizer({bytes([b]): 1 for b in range(256)}).piece_to_id(b"a")
+        100
+        """
+        if not isinstance(piece, bytes):
+            raise TypeError(f"piece must be bytes, not {type(piece).__name__}")
+        i = self._vocab.find(bytes(piece))
+        if i < 0:
+            raise KeyError(piece)
+        return i + _model.ID_OFFSET
+
+    def id_to_piece(self, id: int) -> bytes:
+        """The bytes of id `id` (``b"<pad>"``, ``b"<bos>"``, ``b"<eos>"`` for 0, 1, 2).
+
+        >>> Tokenizer({bytes([b]): 1 for b in range(256)}).id_to_piece(100)
+        b'a'
+        """
+        return self._id_to_bytes[self._check_ids([id])[0]]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model in upstream's JSON format (a ``.zip`` path zips it), atomically."""
+        _model.save(self._model, path)
+
+    def __reduce__(self):
+        pieces = self._model.pieces
+        lengths = np.fromiter(map(len, pieces), dtype=np.uint32, count=len(pieces))
+        counts = self._model.counts
+        dtype = np.uint32 if counts.max() < 1 << 32 else np.int64
+        state = (b"".join(pieces), _narrow(lengths).tobytes(), _narrow(lengths).dtype.str,
+                 counts.astype(dtype).tobytes(), np.dtype(dtype).str)
+        return _restore, (self._backend, state)
+
+
+def _narrow(lengths: np.ndarray) -> np.ndarray:
+    return lengths.astype(np.uint8 if lengths.max() < 256 else np.uint32)
+
+
+def _restore(backend: str, state: tuple) -> Tokenizer:
+    blob, lengths, ldtype, counts, cdtype = state
+    ends = np.cumsum(np.frombuffer(lengths, dtype=ldtype), dtype=np.int64).tolist()
+    starts = [0] + ends[:-1]
+    pieces = [blob[a:b] for a, b in zip(starts, ends)]
+    tok = Tokenizer.__new__(Tokenizer)
+    tok._init(_model.Model(pieces, np.frombuffer(counts, dtype=cdtype).astype(np.int64), "pickle"),
+              backend)
+    return tok
