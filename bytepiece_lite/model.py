@@ -60,24 +60,24 @@ def _validate(pieces: list[bytes], counts: np.ndarray, source: str) -> None:
         raise _fail(source, f"{len(pieces)} pieces but {len(counts)} counts")
     if len(pieces) == 0:
         raise _fail(source, "the model has no pieces")
-    for i, p in enumerate(pieces):
-        if type(p) is not bytes or not p:
-            raise _fail(source, f"piece with id {i + ID_OFFSET} is empty or not bytes: {p!r}")
-    if len(set(pieces)) != len(pieces):
+    if set(map(type, pieces)) != {bytes} or not all(pieces):
+        i = next(i for i, p in enumerate(pieces) if type(p) is not bytes or not p)
+        raise _fail(source, f"piece number {i} is empty or not bytes: {pieces[i]!r}")
+    unique = set(pieces)
+    if len(unique) != len(pieces):
         seen: set[bytes] = set()
         for i, p in enumerate(pieces):
             if p in seen:
-                raise _fail(source, f"duplicate piece {p!r} (id {i + ID_OFFSET})")
+                raise _fail(source, f"duplicate piece {p!r}")
             seen.add(p)
     bad = np.flatnonzero(counts <= 0)
     if bad.size:
         i = int(bad[0])
-        raise _fail(source, f"piece {pieces[i]!r} (id {i + ID_OFFSET}) has count {int(counts[i])}; counts must be positive")
+        raise _fail(source, f"piece {pieces[i]!r} has count {int(counts[i])}; counts must be positive")
     if int(counts.sum(dtype=object)) > _MAX_COUNT:
         raise _fail(source, "the counts add up to more than 2**63 - 1")
-    have = {p[0] for p in pieces if len(p) == 1}
-    if len(have) < 256:
-        missing = [b for b in range(256) if b not in have]
+    missing = [b for b in range(256) if bytes((b,)) not in unique]
+    if missing:
         shown = ", ".join(f"0x{b:02x}" for b in missing[:16])
         more = f" and {len(missing) - 16} more" if len(missing) > 16 else ""
         raise _fail(source, f"the model lacks the single bytes {shown}{more}; every byte must be a piece")
@@ -105,7 +105,7 @@ def read_model_bytes(path: str) -> bytes:
     with open(path, "rb") as f:
         head = f.read(4)
         f.seek(0)
-        if head != b"PK\x03\x04":
+        if not head.startswith(b"PK"):  # a JSON text never starts so; an empty zip has no \x03\x04
             return f.read()
         try:
             with zipfile.ZipFile(f) as zf:
@@ -129,10 +129,6 @@ def load(path: str | os.PathLike[str]) -> Model:
     path = os.fspath(path)
     data = read_model_bytes(path)
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail(path, f"not UTF-8 text (byte {exc.start})") from None
-    try:
         from ._core import FastParseError, parse_model_json
     except ImportError:  # the extension is not built: the json module does all the work
         pieces, ids, counts = _parse_with_json(data, path)
@@ -144,8 +140,8 @@ def load(path: str | os.PathLike[str]) -> Model:
     return _assemble(pieces, ids, counts, path)
 
 
-def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[Any], list[Any]]:
-    """Parse with the json module, checking the shape of every entry."""
+def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[int], list[int]]:
+    """Parse with the json module, checking the shape and types of every entry."""
 
     def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
@@ -159,6 +155,8 @@ def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[Any], 
 
     try:
         obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
+    except UnicodeDecodeError as exc:
+        raise _fail(source, f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise _fail(source, f"invalid JSON: {exc}") from None
     if not isinstance(obj, dict):
@@ -171,19 +169,20 @@ def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[Any], 
             raise _fail(source, f"key {key!r} is not valid base64") from None
         if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], str)):
             raise _fail(source, f"the value of {key!r} must be [id, text, count], not {value!r}")
+        for what, v in (("id", value[0]), ("count", value[2])):
+            if type(v) is not int:
+                raise _fail(source, f"the {what} of piece {piece!r} is {v!r}, not an integer")
+            if not -_MAX_COUNT <= v <= _MAX_COUNT:
+                raise _fail(source, f"the {what} of piece {piece!r} is out of range: {v}")
         pieces.append(piece)
         ids.append(value[0])
         counts.append(value[2])
     return pieces, ids, counts
 
 
-def _assemble(pieces: list[bytes], ids: list[Any], counts: list[Any], source: str) -> Model:
-    for what, values in (("id", ids), ("count", counts)):
-        for p, v in zip(pieces, values):
-            if type(v) is not int:
-                raise _fail(source, f"the {what} of piece {p!r} is {v!r}, not an integer")
-            if not -_MAX_COUNT <= v <= _MAX_COUNT:
-                raise _fail(source, f"the {what} of piece {p!r} is out of range: {v}")
+def _assemble(pieces: list[bytes], ids: list[int], counts: list[int], source: str) -> Model:
+    """A Model from parsed entries in file order (ids and counts already checked to be int64)."""
+    model = Model(pieces, np.array(counts, dtype=np.int64), source)
     id_arr = np.array(ids, dtype=np.int64)
     order = np.argsort(id_arr, kind="stable")
     sorted_ids = id_arr[order]
@@ -193,10 +192,12 @@ def _assemble(pieces: list[bytes], ids: list[Any], counts: list[Any], source: st
         if wrong > 0 and sorted_ids[wrong] == sorted_ids[wrong - 1]:
             problem = f"id {int(sorted_ids[wrong])} is used twice"
         else:
-            problem = f"ids must run from {ID_OFFSET} to {ID_OFFSET + len(ids) - 1} without gaps; id {int(expected[wrong])} is missing"
+            problem = (f"ids must run from {ID_OFFSET} to {ID_OFFSET + len(ids) - 1} without gaps; "
+                       f"id {int(expected[wrong])} is missing")
         raise _fail(source, problem)
-    ordered = [pieces[i] for i in order.tolist()]
-    return Model(ordered, np.array(counts, dtype=np.int64)[order], source)
+    model.pieces = [pieces[i] for i in order.tolist()]
+    model.counts = model.counts[order]
+    return model
 
 
 # ------------------------------------------------------------------------------- saving

@@ -1,6 +1,7 @@
 """The public Tokenizer: argument checks and conversions around a compiled vocabulary."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -18,6 +19,8 @@ Text = Union[str, bytes]
 _BACKENDS = ("native", "pyahocorasick")
 _SAMPLERS = {"viterbi": 1, "exact": 2}
 _SPECIALS = (b"<pad>", b"<bos>", b"<eos>")
+#: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
+DEFAULT_MODEL = "default.model.zip"
 
 
 def _make_vocab(backend: str, pieces: list[bytes], logp: np.ndarray):
@@ -78,6 +81,15 @@ class Tokenizer:
         259
         """
         return cls(counts, backend=backend)
+
+    @classmethod
+    def default(cls) -> "Tokenizer":
+        """The embedded default model (shared instance: a Tokenizer is immutable).
+
+        >>> Tokenizer.default().decode(Tokenizer.default().encode("今天天气不错"))
+        '今天天气不错'
+        """
+        return _default_tokenizer()
 
     def _init(self, model: _model.Model, backend: str) -> None:
         self._model = model
@@ -231,6 +243,14 @@ class Tokenizer:
         state = (b"".join(pieces), _narrow(lengths).tobytes(), _narrow(lengths).dtype.str,
                  counts.astype(dtype).tobytes(), np.dtype(dtype).str)
         return _restore, (self._backend, state)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tokenizer() -> Tokenizer:
+    path = os.path.join(os.path.dirname(__file__), "data", DEFAULT_MODEL)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"the embedded default model {path} is missing from this installation")
+    return Tokenizer(path)
 
 
 def _narrow(lengths: np.ndarray) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""The ``bytepiece-lite`` command line.
+
+User mistakes (a missing file, a malformed model, a bad option) end in one clear line on
+stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .model import ModelError
+from .tokenizer import Tokenizer
+
+
+def _tokenizer(args: argparse.Namespace) -> Tokenizer:
+    if args.model is None:
+        return Tokenizer.default()
+    return Tokenizer(args.model)
+
+
+def _text_arg(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return args.text
+    return sys.stdin.read()
+
+
+def _sampling(args: argparse.Namespace) -> dict:
+    return {"sampler": args.sampler, "seed": args.seed}
+
+
+def cmd_tokenize(args: argparse.Namespace) -> None:
+    tok = _tokenizer(args)
+    pieces = tok.tokenize(_text_arg(args), args.alpha, **_sampling(args))
+    if args.json:
+        print(json.dumps([p.decode("utf-8", errors="backslashreplace") for p in pieces], ensure_ascii=False))
+    else:
+        # Pieces that are not whole UTF-8 characters show their bytes escaped.
+        print(" | ".join(p.decode("utf-8", errors="backslashreplace").replace("\n", "\\n") for p in pieces))
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    tok = _tokenizer(args)
+    ids = tok.encode(_text_arg(args), args.alpha, add_bos=args.add_bos, add_eos=args.add_eos,
+                     **_sampling(args))
+    print(" ".join(map(str, ids)))
+
+
+def cmd_decode(args: argparse.Namespace) -> None:
+    tok = _tokenizer(args)
+    words = args.ids if args.ids else sys.stdin.read().split()
+    try:
+        ids = [int(w) for w in words]
+    except ValueError as exc:
+        raise ValueError(f"ids must be integers: {exc}") from None
+    sys.stdout.write(tok.decode(ids))
+    sys.stdout.write("\n")
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    tok = _tokenizer(args)
+    pieces = tok.pieces()
+    lengths = sorted(len(p) for p in pieces)
+    multi = [p for p in pieces if len(p) > 1]
+    utf8 = sum(1 for p in multi if _is_utf8(p))
+    info = {
+        "vocab_size": tok.vocab_size,
+        "pieces": len(pieces),
+        "total_count": sum(pieces.values()),
+        "piece_length": {"max": lengths[-1], "median": lengths[len(lengths) // 2],
+                         "mean": round(sum(lengths) / len(lengths), 2)},
+        "multi_byte_pieces_valid_utf8": f"{utf8}/{len(multi)}",
+    }
+    print(json.dumps(info, indent=2, ensure_ascii=False))
+
+
+def _is_utf8(p: bytes) -> bool:
+    try:
+        p.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bytepiece-lite", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, sampling: bool) -> None:
+        p.add_argument("--model", "-m", help="model file (.model/.json/.zip); default: the embedded model")
+        if sampling:
+            p.add_argument("--alpha", type=float, default=None, help="sample a segmentation (alpha > 0)")
+            p.add_argument("--sampler", choices=["viterbi", "exact"], default="viterbi")
+            p.add_argument("--seed", type=int, default=None, help="make sampling reproducible")
+
+    p = sub.add_parser("tokenize", help="show the pieces of a text")
+    p.add_argument("text", nargs="?", help="text (default: standard input)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    common(p, True)
+    p.set_defaults(func=cmd_tokenize)
+
+    p = sub.add_parser("encode", help="print the ids of a text")
+    p.add_argument("text", nargs="?", help="text (default: standard input)")
+    p.add_argument("--add-bos", action="store_true")
+    p.add_argument("--add-eos", action="store_true")
+    common(p, True)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="turn ids back into text")
+    p.add_argument("ids", nargs="*", help="ids (default: whitespace-separated on standard input)")
+    common(p, False)
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("info", help="vocabulary statistics")
+    common(p, False)
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (OSError, ModelError, ValueError, TypeError, KeyError) as exc:
+        print(f"bytepiece-lite {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Locating ../shared (corpora, upstream models, goldens) for the tests that need it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ../shared; skips the test when it is absent, fails under BPL_REQUIRE_SHARED=1."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (the project's ../shared folder holds it)"
+        if os.environ.get("BPL_REQUIRE_SHARED") == "1":
+            pytest.fail(reason + " and BPL_REQUIRE_SHARED=1")
+        pytest.skip(reason)
+    return path

@@ -1,0 +1,163 @@
+"""The public surface: argument checks, ids, pickling, threads and fork."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from bytepiece_lite import Tokenizer
+
+from strategies import vocab_counts
+
+COUNTS = vocab_counts({b"ab": 50, b"abc": 30, b"bc": 20, "天气".encode(): 9, b" a": 7, b"\n\n": 3}, byte_count=2)
+TEXT = "abc 天气 abcab\n\n" * 40
+
+
+@pytest.fixture(scope="module", params=["native", "pyahocorasick"])
+def tok(request):
+    return Tokenizer(COUNTS, backend=request.param)
+
+
+def test_bad_argument_types(tok):
+    with pytest.raises(TypeError, match="str or bytes"):
+        tok.tokenize(123)
+    with pytest.raises(TypeError, match="str or bytes"):
+        tok.encode(["abc"])
+    with pytest.raises(TypeError, match="alpha"):
+        tok.tokenize("abc", "0.1")
+    with pytest.raises(TypeError, match="alpha"):
+        tok.tokenize("abc", True)
+    with pytest.raises(ValueError, match="finite"):
+        tok.tokenize("abc", float("nan"))
+    with pytest.raises(ValueError, match="finite"):
+        tok.tokenize("abc", float("inf"))
+    with pytest.raises(ValueError, match="sampler"):
+        tok.tokenize("abc", 0.1, sampler="beam")
+    with pytest.raises(TypeError, match="seed"):
+        tok.tokenize("abc", 0.1, seed=1.5)
+    with pytest.raises(ValueError, match="seed"):
+        tok.tokenize("abc", 0.1, seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        tok.tokenize("abc", 0.1, seed=2**64)
+    with pytest.raises(TypeError):
+        tok.tokenize("abc", None, "viterbi")  # options are keyword-only
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        tok.tokenize("a\ud800b")
+    with pytest.raises(ValueError, match="backend"):
+        Tokenizer(COUNTS, backend="rust")
+    with pytest.raises(TypeError, match="source"):
+        Tokenizer(42)
+
+
+def test_decode_rejects_bad_ids(tok):
+    n = tok.vocab_size
+    with pytest.raises(ValueError, match=f"id {n} at position 1 is outside"):
+        tok.decode([3, n])
+    with pytest.raises(ValueError, match="id -1 at position 0"):
+        tok.decode_bytes([-1])
+    with pytest.raises(TypeError, match="not an int"):
+        tok.decode([3.0])
+    with pytest.raises(TypeError, match="iterable of int"):
+        tok.decode("abc")
+    with pytest.raises(ValueError, match="outside"):
+        tok.id_to_piece(n)
+    with pytest.raises(TypeError):
+        tok.decode(np.zeros((2, 2), dtype=np.int64))
+
+
+def test_ids_and_pieces(tok):
+    ids = tok.encode(TEXT, add_bos=True, add_eos=True)
+    assert ids[0] == Tokenizer.BOS_ID and ids[-1] == Tokenizer.EOS_ID
+    assert tok.decode(ids) == TEXT
+    assert tok.decode(np.array(ids, dtype=np.uint32)) == TEXT
+    assert [tok.id_to_piece(i) for i in ids[1:-1]] == tok.tokenize(TEXT)
+    assert tok.id_to_piece(0) == b"<pad>"
+    assert tok.piece_to_id(b"abc") == tok.encode("abc")[0]
+    assert tok.vocab_size == len(COUNTS) + 3
+    with pytest.raises(KeyError):
+        tok.piece_to_id(b"zzz")
+    with pytest.raises(TypeError):
+        tok.piece_to_id("abc")
+    assert tok.decode(tok.encode(b"\xff\xfeab")) == "\ufffd\ufffdab"
+    assert tok.decode(tok.encode(b"\xffab"), errors="ignore") == "ab"
+
+
+def test_pickle_round_trip(tok):
+    again = pickle.loads(pickle.dumps(tok))
+    assert again.backend == tok.backend
+    assert again.pieces() == tok.pieces()
+    assert again.encode(TEXT) == tok.encode(TEXT)
+    assert again.encode(TEXT, 0.2, seed=3) == tok.encode(TEXT, 0.2, seed=3)
+
+
+def test_pickle_is_compact():
+    from _shared import shared_path
+    path = shared_path("models", "bytepiece_80k.zip")
+    tok = Tokenizer(path)
+    blob = pickle.dumps(tok)
+    # ~12 bytes per piece; upstream's tokenizer pickles to ~10x that
+    assert len(blob) < 15 * tok.vocab_size
+    assert pickle.loads(blob).encode(TEXT) == tok.encode(TEXT)
+
+
+def test_eight_threads_match_one(tok):
+    texts = [TEXT[i:] + str(i) for i in range(64)]
+    expect = [(tok.encode(t), tok.encode(t, 0.3, seed=i)) for i, t in enumerate(texts)]
+    results = [None] * 8
+    barrier = threading.Barrier(8)
+
+    def work(k):
+        barrier.wait()
+        results[k] = [(tok.encode(t), tok.encode(t, 0.3, seed=i)) for i, t in enumerate(texts)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expect for r in results)
+
+
+def _child_sample(conn):
+    tok = pickle.loads(conn.recv())
+    conn.send(tok.encode(TEXT, 0.5))
+    conn.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX-only")
+def test_forked_workers_draw_different_streams(tok):
+    ctx = multiprocessing.get_context("fork")
+    samples = []
+    for _ in range(2):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_child_sample, args=(child,))
+        proc.start()
+        parent.send(pickle.dumps(tok))
+        samples.append(parent.recv())
+        proc.join()
+        assert proc.exitcode == 0
+    assert samples[0] != samples[1]
+    assert all(tok.decode(s) == TEXT for s in samples)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_raw_fork_children_differ(tok):
+    # The tokenizer was created before the fork (as DataLoader workers inherit it).
+    outs = []
+    for _ in range(2):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            os.close(r)
+            os.write(w, repr(tok.encode(TEXT, 0.5)).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            outs.append(f.read())
+        os.waitpid(pid, 0)
+    assert outs[0] != outs[1]

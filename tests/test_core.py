@@ -1,0 +1,142 @@
+"""The compiled core against references written independently of it."""
+from __future__ import annotations
+
+import math
+import unicodedata
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bytepiece_lite import Tokenizer, _core
+from bytepiece_lite.model import from_counts
+
+from strategies import ALPHABET, byte_pieces, texts, vocab_counts
+
+
+def brute_force_matches(pieces: list[bytes], text: bytes) -> list[tuple[int, int, int]]:
+    index = {p: i for i, p in enumerate(pieces)}
+    found = [(s, e, index[text[s:e]]) for e in range(1, len(text) + 1)
+             for s in range(e) if text[s:e] in index]
+    return sorted(found, key=lambda m: (m[1], m[0]))
+
+
+def brute_force_best(pieces: dict[bytes, int], text: bytes) -> float:
+    """Best total log-probability over all segmentations (O(n^2) dynamic programming)."""
+    model = from_counts(pieces)
+    logp = dict(zip(model.pieces, model.log_probs().tolist()))
+    best = [0.0] + [-math.inf] * len(text)
+    for e in range(1, len(text) + 1):
+        for s in range(e):
+            if text[s:e] in logp:
+                best[e] = max(best[e], best[s] + logp[text[s:e]])
+    return best[-1]
+
+
+@given(byte_pieces(), texts)
+def test_automaton_matches_equal_brute_force(extra, text):
+    model = from_counts(vocab_counts(extra))
+    vocab = _core.Vocab(model.pieces, model.log_probs())
+    assert vocab.matches(text) == brute_force_matches(model.pieces, text)
+    assert vocab.walk_floor(text) == len(brute_force_matches(model.pieces, text))
+
+
+@given(byte_pieces(), texts)
+def test_native_equals_pyahocorasick(extra, text):
+    counts = vocab_counts(extra)
+    native, oracle = Tokenizer(counts), Tokenizer(counts, backend="pyahocorasick")
+    assert native.encode(text) == oracle.encode(text)
+    for sampler in ("viterbi", "exact"):
+        for seed in (0, 1, 2**64 - 1):
+            assert native.encode(text, 0.7, sampler=sampler, seed=seed) == \
+                oracle.encode(text, 0.7, sampler=sampler, seed=seed)
+
+
+@given(byte_pieces(), texts.filter(lambda t: b"\n" not in t))
+def test_deterministic_is_optimal(extra, text):
+    tok = Tokenizer(vocab_counts(extra))
+    model = from_counts(vocab_counts(extra))
+    logp = dict(zip(model.pieces, model.log_probs().tolist()))
+    total = sum(logp[p] for p in tok.tokenize(text))
+    assert total == pytest.approx(brute_force_best(vocab_counts(extra), text), abs=1e-9)
+
+
+@given(st.binary(max_size=300))
+def test_tokenize_round_trips_arbitrary_bytes(data):
+    tok = Tokenizer(vocab_counts({b"ab": 3, b"\xff\xfe": 2, b"\n\n": 4}))
+    pieces = tok.tokenize(data)
+    assert b"".join(pieces) == data
+    assert tok.decode_bytes(tok.encode(data)) == data
+
+
+@given(st.text(max_size=80))
+def test_decode_encode_is_nfc(text):
+    tok = Tokenizer(vocab_counts({"é".encode(): 5, b"e": 9, b"\n\n": 2}))
+    assert tok.decode(tok.encode(text)) == unicodedata.normalize("NFC", text)
+
+
+def test_ties_keep_the_longer_piece():
+    # "ab" alone and "a"+"b" have equal probability: strict ">" keeps the first, longer one.
+    counts = vocab_counts({b"ab": 1})
+    counts[b"a"] = counts[b"b"] = 1
+    total = sum(counts.values())
+    assert math.log(1 / total) > 2 * math.log(1 / total)  # sanity: the pair is less likely
+    counts = {bytes([b]): 1 for b in range(256)}
+    counts[b"ab"] = 1  # p(ab) = p(a) = p(b) -> "ab" wins (one factor vs two)
+    assert Tokenizer(counts).tokenize(b"ab") == [b"ab"]
+    # Exact tie: p(abc) == p(ab) * p(c); the longer candidate arrives first and is kept.
+    counts = {bytes([b]): 2 for b in range(256)}
+    counts[b"ab"] = 16
+    counts[b"abc"] = 1
+    model = from_counts(counts)
+    lp = dict(zip(model.pieces, model.log_probs().tolist()))
+    for backend in ("native", "pyahocorasick"):
+        tok = Tokenizer(counts, backend=backend)
+        expect = [b"abc"] if lp[b"abc"] >= lp[b"ab"] + lp[b"c"] else [b"ab", b"c"]
+        assert tok.tokenize(b"abc") == expect
+
+
+def test_chunks_are_cut_after_newline_runs():
+    counts = vocab_counts({b"a\nb": 1000, b"\n\n": 5, b"a\n": 3})
+    tok = Tokenizer(counts)
+    # "a\nb" never matches across the cut after "\n".
+    assert tok.tokenize(b"a\nb") == [b"a\n", b"b"]
+    assert tok.tokenize(b"a\n\n\nb") == [b"a\n", b"\n\n", b"b"]
+
+
+def test_long_single_line_round_trips_and_matches_short_lines():
+    tok = Tokenizer(vocab_counts({b"ab": 5, b"ba": 4, b"abab": 3, b" a": 2}))
+    rng = np.random.default_rng(0)
+    line = bytes(rng.choice(list(b"ab "), size=1_000_000))
+    pieces = tok.tokenize(line)
+    assert b"".join(pieces) == line
+    # The same bytes cut into lines: every chunk segments on its own.
+    lines = line.replace(b" ", b"\n")
+    assert b"".join(tok.tokenize(lines)) == lines
+
+
+def test_vocab_rejects_bad_tables():
+    ok = [bytes([b]) for b in range(256)]
+    lp = np.full(256, -6.0)
+    with pytest.raises(ValueError, match="duplicate piece"):
+        _core.Vocab(ok + [b"a"], np.full(257, -6.0))
+    with pytest.raises(ValueError, match="lacks the single bytes 0x00"):
+        _core.Vocab(ok[1:], lp[1:])
+    with pytest.raises(ValueError, match="empty"):
+        _core.Vocab(ok + [b""], np.full(257, -6.0))
+    with pytest.raises(ValueError, match="log-probability"):
+        _core.Vocab(ok, np.full(256, np.nan))
+    with pytest.raises(ValueError, match="256 pieces but 3"):
+        _core.Vocab(ok, np.zeros(3))
+    with pytest.raises(TypeError):
+        _core.Vocab(ok[:-1] + ["x"], lp)
+
+
+def test_native_stream_equals_python_stream():
+    from bytepiece_lite import _rng
+    for seed, index in [(0, 0), (7, 3), (2**64 - 1, 10**9)]:
+        assert _core.stream_key(seed, index) == _rng.stream_key(seed, index)
+        key = _rng.stream_key(seed, index)
+        for end, length in [(1, 1), (10**6, 36), (2**40, 65535)]:
+            assert _core.draw(key, end, length) == _rng.draw(key, end, length)
