@@ -18,6 +18,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, memset
 
+import numpy as _np
+
 # --------------------------------------------------------------------------------------
 # Counter-based RNG (SplitMix64 output function over a counter)
 # --------------------------------------------------------------------------------------
@@ -35,6 +37,9 @@ DEF ID_OFFSET = 3           # ids 0, 1, 2 are <pad>, <bos>, <eos>
 MODE_DETERMINISTIC = 0
 MODE_VITERBI = 1
 MODE_EXACT = 2
+OUT_ARRAYS = 0
+OUT_IDS = 1
+OUT_PIECES = 2
 
 
 cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
@@ -47,9 +52,13 @@ cdef inline uint64_t _draw(uint64_t key, int64_t end, int64_t length) noexcept n
     return _mix64(key + ((<uint64_t>end << 16) | <uint64_t>length) * <uint64_t>GAMMA)
 
 
+cdef inline uint64_t _stream_key(uint64_t seed, uint64_t index) noexcept nogil:
+    return _mix64(_mix64(seed) + (index + 1) * <uint64_t>GAMMA)
+
+
 def stream_key(uint64_t seed, uint64_t index):
     """The stream key of text number `index` of a call seeded with `seed`."""
-    return _mix64(_mix64(seed) + (index + 1) * <uint64_t>GAMMA)
+    return _stream_key(seed, index)
 
 
 def draw(uint64_t key, int64_t end, int64_t length):
@@ -304,6 +313,35 @@ cdef int _cmp_items(const void* a, const void* b) noexcept nogil:
     if r != 0:
         return r
     return (x.len > y.len) - (x.len < y.len)
+
+
+ctypedef struct BatchJob:
+    const Trie* trie
+    int mode
+    double alpha
+    uint64_t* keys
+    const uint8_t** ptrs
+    int64_t* lens
+    int64_t* counts
+    Py_ssize_t* bounds      # range r covers texts bounds[r] .. bounds[r + 1] - 1
+    Work* works             # one per range
+    int nranges
+
+
+def _run_range(size_t addr, int r):
+    """Segment range r of a BatchJob (at address addr) with the GIL released."""
+    cdef BatchJob* job = <BatchJob*>addr
+    cdef Work* w = &job.works[r]
+    cdef Py_ssize_t k
+    cdef int64_t before
+    with nogil:
+        for k in range(job.bounds[r], job.bounds[r + 1]):
+            before = w.out_len
+            if _segment_text(job.trie, job.ptrs[k], job.lens[k], job.mode, job.alpha,
+                             job.keys[k], w) != 0:
+                w.out_len = -1
+                break
+            job.counts[k] = w.out_len - before
 
 
 # Free slots of the double array form a doubly linked list, stored at index slot + 1 so that
@@ -632,6 +670,142 @@ cdef class Vocab:
             return w.out_len
         finally:
             _work_free(&w)
+
+    def encode_batch(self, list texts not None, int mode, double alpha, uint64_t seed,
+                     int num_threads=1, executor=None, int output=0, bint bos=False,
+                     bint eos=False):
+        """Segment every text of `texts` (bytes) on `num_threads` threads, GIL released.
+
+        Text k draws from stream_key(seed, k).  The texts are split into contiguous ranges
+        of about equal bytes, one per thread (`executor.map` runs them), so results never
+        depend on the number of threads.  `output`: OUT_ARRAYS gives (ids, offsets) with
+        the ids of text k in ids[offsets[k]:offsets[k + 1]] (uint32, int64 numpy arrays);
+        OUT_IDS a list of id lists; OUT_PIECES a list of piece lists.  `bos`/`eos` add ids
+        1/2 around every text (not for OUT_PIECES).
+        """
+        cdef Py_ssize_t n = len(texts), k, r, total_bytes = 0, acc
+        cdef BatchJob job
+        cdef object obj
+        if num_threads < 1:
+            raise ValueError("num_threads must be >= 1")
+        memset(&job, 0, sizeof(BatchJob))
+        job.trie = &self.t
+        job.mode = mode
+        job.alpha = alpha
+        job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+        job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
+        job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        try:
+            if not (job.keys and job.ptrs and job.lens and job.counts):
+                raise MemoryError()
+            for k in range(n):
+                obj = texts[k]
+                if type(obj) is not bytes:
+                    raise TypeError(f"text {k} is {type(obj).__name__}, not bytes")
+                job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
+                job.lens[k] = PyBytes_GET_SIZE(obj)
+                job.keys[k] = _stream_key(seed, k)
+                total_bytes += job.lens[k]
+            if num_threads > n:
+                num_threads = <int>max(n, 1)
+            job.nranges = num_threads
+            job.bounds = <Py_ssize_t*>malloc((num_threads + 1) * sizeof(Py_ssize_t))
+            job.works = <Work*>malloc(num_threads * sizeof(Work))
+            if not (job.bounds and job.works):
+                raise MemoryError()
+            memset(job.works, 0, num_threads * sizeof(Work))
+            job.bounds[0] = 0
+            r = 1
+            acc = 0
+            for k in range(n):
+                acc += job.lens[k]
+                while r < num_threads and acc * num_threads >= total_bytes * r:
+                    job.bounds[r] = k + 1
+                    r += 1
+            while r <= num_threads:
+                job.bounds[r] = n
+                r += 1
+            for r in range(num_threads):
+                if _work_init(&job.works[r], &self.t) != 0:
+                    raise MemoryError()
+            addr = <size_t>&job
+            if num_threads == 1 or executor is None:
+                for r in range(num_threads):
+                    _run_range(addr, r)
+            else:
+                list(executor.map(_run_range, [addr] * num_threads, range(num_threads)))
+            for r in range(num_threads):
+                if job.works[r].out_len < 0:
+                    raise MemoryError("out of memory while segmenting")
+            if output == OUT_ARRAYS:
+                return self._to_arrays(&job, n, bos, eos)
+            return self._to_lists(&job, n, self._pieces if output == OUT_PIECES else self._ids,
+                                  bos and output == OUT_IDS, eos and output == OUT_IDS)
+        finally:
+            if job.works != NULL:
+                for r in range(job.nranges):
+                    _work_free(&job.works[r])
+            free(job.works)
+            free(job.bounds)
+            free(job.keys)
+            free(job.ptrs)
+            free(job.lens)
+            free(job.counts)
+
+    cdef tuple _to_arrays(self, BatchJob* job, Py_ssize_t n, bint bos, bint eos):
+        cdef Py_ssize_t k, i, r
+        cdef int64_t total = 0
+        cdef const int32_t* src
+        for k in range(n):
+            total += job.counts[k] + bos + eos
+        ids = _np.empty(total, dtype=_np.uint32)
+        offsets = _np.empty(n + 1, dtype=_np.int64)
+        cdef uint32_t[::1] idv = ids
+        cdef int64_t[::1] offv = offsets
+        cdef int64_t pos = 0
+        offv[0] = 0
+        for r in range(job.nranges):
+            src = job.works[r].out
+            for k in range(job.bounds[r], job.bounds[r + 1]):
+                if bos:
+                    idv[pos] = 1
+                    pos += 1
+                for i in range(job.counts[k]):
+                    idv[pos + i] = <uint32_t>(src[i] + ID_OFFSET)
+                pos += job.counts[k]
+                src += job.counts[k]
+                if eos:
+                    idv[pos] = 2
+                    pos += 1
+                offv[k + 1] = pos
+        return ids, offsets
+
+    cdef list _to_lists(self, BatchJob* job, Py_ssize_t n, tuple table, bint bos, bint eos):
+        cdef Py_ssize_t k, i, r
+        cdef const int32_t* src
+        cdef list result = PyList_New(n), row
+        cdef object item
+        for r in range(job.nranges):
+            src = job.works[r].out
+            for k in range(job.bounds[r], job.bounds[r + 1]):
+                row = PyList_New(job.counts[k] + bos + eos)
+                if bos:
+                    item = 1
+                    Py_INCREF(item)
+                    PyList_SET_ITEM(row, 0, item)
+                for i in range(job.counts[k]):
+                    item = <object>PyTuple_GET_ITEM(table, src[i])
+                    Py_INCREF(item)
+                    PyList_SET_ITEM(row, i + bos, item)
+                if eos:
+                    item = 2
+                    Py_INCREF(item)
+                    PyList_SET_ITEM(row, job.counts[k] + bos, item)
+                src += job.counts[k]
+                Py_INCREF(row)
+                PyList_SET_ITEM(result, k, row)
+        return result
 
     def segment_many(self, list texts not None):
         """Deterministic segmentation of each text without newline chunking (for the trainer)."""

@@ -118,5 +118,21 @@ class PyVocab:
         ids = self._ids
         return [ids[i] for i in self._indices(data, mode, alpha, key, chunked)]
 
+    def encode_batch(self, texts: list[bytes], mode: int, alpha: float, seed: int,
+                     num_threads: int = 1, executor=None, output: int = 0, bos: bool = False,
+                     eos: bool = False):
+        """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
+        rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), True) for k, t in enumerate(texts)]
+        if output == 2:
+            return [[self._pieces[i] for i in row] for row in rows]
+        head, tail = [1] * bos, [2] * eos
+        rows = [head + [i + 3 for i in row] + tail for row in rows]
+        if output == 1:
+            return rows
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        ids = np.fromiter((i for row in rows for i in row), dtype=np.uint32, count=int(offsets[-1]))
+        return ids, offsets
+
     def segment_many(self, texts: list[bytes]) -> list[list[int]]:
         return [self._segment(t, 0, MODE_DETERMINISTIC, 0.0, 0) for t in texts]

@@ -5,6 +5,8 @@ import functools
 import math
 import numbers
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Mapping, Union
 
 import numpy as np
@@ -118,6 +120,7 @@ class Tokenizer:
 
     # ------------------------------------------------------------------ segmentation
     def _mode(self, alpha: float | None, sampler: str, seed: int | None) -> tuple[int, float, int]:
+        """(mode, alpha, seed) for the core; an unseeded sampling call gets fresh entropy."""
         if sampler not in _SAMPLERS:
             raise ValueError(f"sampler must be 'viterbi' or 'exact', not {sampler!r}")
         if alpha is None:
@@ -136,7 +139,18 @@ class Tokenizer:
                 raise ValueError(f"seed must be in [0, 2**64), not {seed}")
         if mode == 0:
             return 0, 0.0, 0
-        return mode, alpha, _rng.stream_key(_rng.fresh_seed() if seed is None else int(seed), 0)
+        return mode, alpha, _rng.fresh_seed() if seed is None else int(seed)
+
+    def _batch(self, texts: Iterable[Text], alpha: float | None, sampler: str, seed: int | None,
+               num_threads: int | None, output: int, bos: bool = False, eos: bool = False):
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
+            raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
+        data = [to_bytes(t) for t in texts]
+        threads = _thread_count(num_threads, data)
+        return self._vocab.encode_batch(data, mode, alpha, seed, threads,
+                                        _executor(threads) if threads > 1 else None,
+                                        output, bos, eos)
 
     def tokenize(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                  seed: int | None = None) -> list[bytes]:
@@ -151,8 +165,8 @@ class Tokenizer:
         >>> tok.tokenize(b"abab")
         [b'ab', b'ab']
         """
-        mode, alpha, key = self._mode(alpha, sampler, seed)
-        return self._vocab.tokenize(to_bytes(text), mode, alpha, key)
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        return self._vocab.tokenize(to_bytes(text), mode, alpha, _rng.stream_key(seed, 0))
 
     def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                seed: int | None = None, add_bos: bool = False, add_eos: bool = False) -> list[int]:
@@ -162,13 +176,65 @@ class Tokenizer:
         >>> tok.encode("ab", add_bos=True, add_eos=True)
         [1, 259, 2]
         """
-        mode, alpha, key = self._mode(alpha, sampler, seed)
-        ids = self._vocab.encode(to_bytes(text), mode, alpha, key)
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        ids = self._vocab.encode(to_bytes(text), mode, alpha, _rng.stream_key(seed, 0))
         if add_bos:
             ids.insert(0, self.BOS_ID)
         if add_eos:
             ids.append(self.EOS_ID)
         return ids
+
+    def encode_array(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
+                     seed: int | None = None, add_bos: bool = False,
+                     add_eos: bool = False) -> np.ndarray:
+        """Like :meth:`encode`, as a ``uint32`` numpy array (no Python list in between).
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> tok.encode_array("abc")
+        array([259, 102], dtype=uint32)
+        """
+        return self._batch([text], alpha, sampler, seed, 1, _OUT_ARRAYS, add_bos, add_eos)[0]
+
+    def encode_batch(self, texts: Iterable[Text], alpha: float | None = None, *,
+                     num_threads: int | None = None, seed: int | None = None,
+                     sampler: str = "viterbi", add_bos: bool = False,
+                     add_eos: bool = False) -> list[list[int]]:
+        """:meth:`encode` of every text, on `num_threads` threads (default: all cores).
+
+        Text number k of a seeded call draws from the stream (seed, k), so
+        ``encode_batch(texts, a, seed=s)[k]`` is the same for every thread count, and
+        ``encode_batch([t], a, seed=s)[0] == encode(t, a, seed=s)``.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> tok.encode_batch(["ab", "abc"], add_eos=True)
+        [[259, 2], [259, 102, 2]]
+        """
+        return self._batch(texts, alpha, sampler, seed, num_threads, _OUT_IDS, add_bos, add_eos)
+
+    def tokenize_batch(self, texts: Iterable[Text], alpha: float | None = None, *,
+                       num_threads: int | None = None, seed: int | None = None,
+                       sampler: str = "viterbi") -> list[list[bytes]]:
+        """:meth:`tokenize` of every text, on `num_threads` threads (see :meth:`encode_batch`).
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> tok.tokenize_batch(["ab", "abc"])
+        [[b'ab'], [b'ab', b'c']]
+        """
+        return self._batch(texts, alpha, sampler, seed, num_threads, _OUT_PIECES)
+
+    def encode_batch_flat(self, texts: Iterable[Text], alpha: float | None = None, *,
+                          num_threads: int | None = None, seed: int | None = None,
+                          sampler: str = "viterbi", add_bos: bool = False,
+                          add_eos: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode_batch` as numpy arrays ``(ids, offsets)``: the ids of text k are
+        ``ids[offsets[k]:offsets[k + 1]]`` (``uint32`` ids, ``int64`` offsets of length n + 1).
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> ids, offsets = tok.encode_batch_flat(["ab", "abc"])
+        >>> ids.tolist(), offsets.tolist()
+        ([259, 259, 102], [0, 1, 3])
+        """
+        return self._batch(texts, alpha, sampler, seed, num_threads, _OUT_ARRAYS, add_bos, add_eos)
 
     # ------------------------------------------------------------------ ids and pieces
     def _check_ids(self, ids: Iterable[int]) -> list[int]:
@@ -243,6 +309,46 @@ class Tokenizer:
         state = (b"".join(pieces), _narrow(lengths).tobytes(), _narrow(lengths).dtype.str,
                  counts.astype(dtype).tobytes(), np.dtype(dtype).str)
         return _restore, (self._backend, state)
+
+
+_OUT_ARRAYS, _OUT_IDS, _OUT_PIECES = 0, 1, 2
+# Small batches are not worth a thread hop.
+_MIN_BYTES_PER_THREAD = 1 << 16
+
+
+def _thread_count(num_threads: int | None, data: list[bytes]) -> int:
+    if num_threads is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        num_threads = max(1, min(cores or 1, sum(map(len, data)) // _MIN_BYTES_PER_THREAD))
+    elif isinstance(num_threads, bool) or not isinstance(num_threads, int):
+        raise TypeError(f"num_threads must be an int or None, not {type(num_threads).__name__}")
+    elif num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, not {num_threads}")
+    return max(1, min(num_threads, len(data)))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """A shared thread pool per size (threads do not survive fork: see _reset_pools)."""
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="bytepiece-lite")
+        return pool
+
+
+def _reset_pools() -> None:
+    # A forked child inherits the dict but not the threads: start afresh.
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pools)
 
 
 @functools.lru_cache(maxsize=1)

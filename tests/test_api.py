@@ -161,3 +161,53 @@ def test_raw_fork_children_differ(tok):
             outs.append(f.read())
         os.waitpid(pid, 0)
     assert outs[0] != outs[1]
+
+
+def test_docstring_examples():
+    import doctest
+
+    import bytepiece_lite
+    from bytepiece_lite import model, normalize, tokenizer
+    for module in (bytepiece_lite, tokenizer, model, normalize):
+        if module is tokenizer and not _has_default_model():
+            continue
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def _has_default_model() -> bool:
+    try:
+        Tokenizer.default()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("sampler", ["viterbi", "exact"])
+def test_batch_equals_per_item_loop_for_every_thread_count(tok, sampler):
+    texts = [TEXT[i:i + 200] for i in range(0, 2000, 37)] + ["", "a", b"\xff\xfe"]
+    for alpha in (None, 0.3):
+        seed = None if alpha is None else 11
+        expect = [tok.encode(t, alpha, sampler=sampler, seed=seed) for t in texts[:1]]
+        runs = [tok.encode_batch(texts, alpha, sampler=sampler, seed=11, num_threads=k) for k in (1, 2, 3, 8)]
+        assert all(r == runs[0] for r in runs)
+        assert runs[0][0] == expect[0]
+        ids, offsets = tok.encode_batch_flat(texts, alpha, sampler=sampler, seed=11, num_threads=2,
+                                             add_bos=True, add_eos=True)
+        assert ids.dtype == np.uint32 and offsets.dtype == np.int64 and len(offsets) == len(texts) + 1
+        assert [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[1] + r + [2] for r in runs[0]]
+        pieces = tok.tokenize_batch(texts, alpha, sampler=sampler, seed=11, num_threads=2)
+        assert [[tok.piece_to_id(p) for p in row] for row in pieces] == runs[0]
+        assert tok.encode_array(texts[0], alpha, sampler=sampler, seed=11).tolist() == runs[0][0]
+
+
+def test_batch_argument_checks(tok):
+    with pytest.raises(TypeError, match="iterable"):
+        tok.encode_batch("abc")
+    with pytest.raises(TypeError, match="str or bytes"):
+        tok.encode_batch(["a", 1])
+    with pytest.raises(ValueError, match="num_threads"):
+        tok.encode_batch(["a"], num_threads=0)
+    assert tok.encode_batch([]) == []
+    ids, offsets = tok.encode_batch_flat([])
+    assert ids.size == 0 and offsets.tolist() == [0]
