@@ -14,7 +14,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.math cimport exp, log, INFINITY
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, memset
 
@@ -40,6 +40,19 @@ MODE_EXACT = 2
 OUT_ARRAYS = 0
 OUT_IDS = 1
 OUT_PIECES = 2
+
+
+cdef extern from *:
+    """
+    /* Selects that compilers keep branch-free (maxsd; and/xor), where an if would become a
+       conditional branch that mispredicts whenever the winner is unpredictable. */
+    static inline double bpl_max_f64(double a, double b) { return a > b ? a : b; }
+    static inline int32_t bpl_select_i32(int take, int32_t a, int32_t b) {
+        return b ^ ((a ^ b) & -(int32_t)(take != 0));
+    }
+    """
+    double _max_f64 "bpl_max_f64"(double a, double b) noexcept nogil
+    int32_t _select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
 
 
 cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
@@ -99,7 +112,8 @@ cdef inline bint _sigmoid_accept(double x, uint64_t bits) noexcept nogil:
 # --------------------------------------------------------------------------------------
 # Child of node x by byte c is t = base[x] + c, valid iff check[t] == x.  One 16-byte record
 # per node holds both and the node's log-probability, so each step of a walk touches a single
-# cache line.  logp > 0 marks a node that is not a piece (a log-probability never is).
+# cache line.  A node that is not a piece has logp = -inf: its candidate never wins, so the
+# deterministic loop needs no branch on it.
 
 ctypedef struct Node:
     int32_t base
@@ -127,10 +141,18 @@ ctypedef struct Work:
 
 
 cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
+    cdef int32_t j
     memset(w, 0, sizeof(Work))
     w.ring = <double*>malloc((t.ring_mask + 1) * sizeof(double))
     w.wsum = <double*>malloc((t.ring_mask + 1) * sizeof(double))
-    return -1 if w.ring == NULL or w.wsum == NULL else 0
+    if w.ring == NULL or w.wsum == NULL:
+        return -1
+    # Between chunks every slot is -inf / 0: a chunk resets each slot it reads, and its
+    # end slot when it finishes.
+    for j in range(t.ring_mask + 1):
+        w.ring[j] = -INFINITY
+        w.wsum[j] = 0.0
+    return 0
 
 
 cdef void _work_free(Work* w) noexcept nogil:
@@ -168,11 +190,27 @@ cdef int _segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t o
     `offset` is the chunk's position in the whole text: random draws are keyed by absolute
     positions, so a text's samples do not depend on how it was cut into chunks.
     """
-    # One body, specialised per mode by constant propagation after inlining.
     if mode == 0:
-        return _segment_chunk_mode(t, text, n, offset, 0, alpha, key, w)
+        return _segment_chunk_det(t, text, n, offset, alpha, key, w)
     if mode == 1:
-        return _segment_chunk_mode(t, text, n, offset, 1, alpha, key, w)
+        return _segment_chunk_viterbi(t, text, n, offset, alpha, key, w)
+    return _segment_chunk_exact(t, text, n, offset, alpha, key, w)
+
+
+# One body, specialised per mode by constant propagation: each mode gets a function (and so a
+# register allocation) of its own.
+cdef int _segment_chunk_det(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                            double alpha, uint64_t key, Work* w) noexcept nogil:
+    return _segment_chunk_mode(t, text, n, offset, 0, alpha, key, w)
+
+
+cdef int _segment_chunk_viterbi(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                                double alpha, uint64_t key, Work* w) noexcept nogil:
+    return _segment_chunk_mode(t, text, n, offset, 1, alpha, key, w)
+
+
+cdef int _segment_chunk_exact(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                              double alpha, uint64_t key, Work* w) noexcept nogil:
     return _segment_chunk_mode(t, text, n, offset, 2, alpha, key, w)
 
 
@@ -188,15 +226,11 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
     cdef int64_t s, i, e, k, lo, hi
     cdef int32_t x, nx, j, pid, tmp
     cdef double sc, lp, cand, cur, wgt, total
-    cdef bint better
     if n <= 0:
         return 0
     if _reserve(w, n + 1, w.out_len + n) != 0:
         return -1
     route = w.route
-    for j in range(mask + 1):
-        ring[j] = -INFINITY
-        wsum[j] = 0.0
     ring[0] = 0.0
     wsum[0] = 1.0
     for s in range(n):
@@ -216,16 +250,15 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
             x = nx
             i += 1
             lp = nodes[x].logp
-            if lp > 0.0:
-                continue
             j = <int32_t>(i & mask)
+            if mode != 0 and lp == -INFINITY:
+                continue
             if mode == 0:
                 # Branch-free: whether a candidate wins is unpredictable.
                 cand = sc + lp
                 cur = ring[j]
-                better = cand > cur
-                ring[j] = cand if better else cur
-                route[i] = x if better else route[i]
+                route[i] = _select_i32(cand > cur, x, route[i])
+                ring[j] = _max_f64(cand, cur)
             elif mode == 1:
                 cand = sc + lp
                 cur = ring[j]
@@ -255,6 +288,9 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 wsum[j] = total
                 if <double>(_draw(key, offset + i, i - s) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
                     route[i] = x
+    j = <int32_t>(n & mask)
+    ring[j] = -INFINITY
+    wsum[j] = 0.0
     # Backtrack from the end, then reverse this chunk's pieces in place.
     out = w.out
     lo = w.out_len
@@ -440,7 +476,9 @@ cdef class Vocab:
         cdef int32_t* tpid = <int32_t*>malloc(total * sizeof(int32_t))
         cdef int32_t* path = <int32_t*>malloc((MAX_PIECE_LEN + 2) * sizeof(int32_t))
         cdef int32_t* pos = NULL
-        cdef int32_t* queue = NULL
+        cdef int32_t* order = NULL
+        cdef uint16_t* depth = <uint16_t*>malloc(total * sizeof(uint16_t))
+        cdef int32_t cursor
         cdef FreeList fl
         cdef int32_t count = 1, node, child, u, c0, b = 0, p, slot, pu
         cdef const uint8_t* prev = NULL
@@ -449,13 +487,14 @@ cdef class Vocab:
         fl.nxt = NULL
         fl.prv = NULL
         try:
-            if not (first and last and sib and label and tpid and path):
+            if not (first and last and sib and label and tpid and path and depth):
                 raise MemoryError()
             # 1. A pointer trie from the sorted pieces.  Sorted input means each node's
             #    children are created in ascending byte order, so they are appended at the tail.
             first[0] = -1
             last[0] = -1
             tpid[0] = -1
+            depth[0] = 0
             path[0] = 0
             for i in range(n):
                 lcp = 0
@@ -469,6 +508,7 @@ cdef class Vocab:
                     sib[node] = -1
                     tpid[node] = -1
                     label[node] = items[i].ptr[d]
+                    depth[node] = <uint16_t>(d + 1)
                     u = path[d]
                     if last[u] < 0:
                         first[u] = node
@@ -480,28 +520,64 @@ cdef class Vocab:
                 prev = items[i].ptr
                 prev_len = items[i].len
 
-            # 2. Place nodes breadth first, so the shallow (hot) nodes sit together at the
-            #    front; each takes the first base at which all its child slots are free.
+            # 2. Placement order.  The two top levels go breadth first, so the hot shallow
+            #    nodes sit together at the front; below them each subtree goes depth first
+            #    from a moving cursor, so a walk down a word touches neighbouring cache lines.
+            #    Node ids are already a preorder (sorted insertion), so a subtree is the id
+            #    range that follows its root while the depth stays greater.
+            order = <int32_t*>malloc(count * sizeof(int32_t))
+            if not order:
+                raise MemoryError()
+            q_tail = 0
+            order[q_tail] = 0
+            q_tail += 1
+            node = first[0]
+            while node >= 0:
+                order[q_tail] = node
+                q_tail += 1
+                node = sib[node]
+            q_head = q_tail
+            for i in range(1, q_head):
+                node = first[order[i]]
+                while node >= 0:
+                    # a depth-2 node: its whole subtree, in preorder
+                    d = node
+                    order[q_tail] = d
+                    q_tail += 1
+                    d += 1
+                    while d < count and depth[d] > 2:
+                        order[q_tail] = <int32_t>d
+                        q_tail += 1
+                        d += 1
+                    node = sib[node]
+
+            # 3. Place: each node's children take the first base (from the start of the free
+            #    list for the top levels, from the cursor below) where every child slot is free.
             pos = <int32_t*>malloc(count * sizeof(int32_t))
-            queue = <int32_t*>malloc(count * sizeof(int32_t))
-            if not (pos and queue):
+            if not pos:
                 raise MemoryError()
             self._grow(&fl, 2 * count + 512)
             _fl_unlink(&fl, 0)
             self.t.nodes[0].check = -2       # the root: no parent can match it
             pos[0] = 0
-            queue[0] = 0
-            q_head = 0
-            q_tail = 1
-            while q_head < q_tail:
-                u = queue[q_head]
-                q_head += 1
+            cursor = -1
+            for i in range(q_tail):
+                u = order[i]
                 pu = pos[u]
                 child = first[u]
                 if child < 0:
                     continue                 # a leaf keeps base 0; check[] never matches it
                 c0 = label[child]
-                p = fl.nxt[0]
+                if depth[u] < 2 or cursor < 0:
+                    p = fl.nxt[0]
+                else:
+                    # Slots taken since the cursor was set keep their old forward links, which
+                    # lead (ascending) to a free slot or to the end.
+                    p = cursor
+                    while p >= 0 and self.t.nodes[p].check != -1:
+                        p = fl.nxt[p + 1]
+                    if p < 0:
+                        p = fl.nxt[0]
                 while True:
                     if p < 0:
                         p = <int32_t>self.t.size
@@ -519,6 +595,8 @@ cdef class Vocab:
                     if fits:
                         break
                     p = fl.nxt[p + 1]
+                if depth[u] >= 2:
+                    cursor = p
                 self.t.nodes[pu].base = b
                 node = child
                 while node >= 0:
@@ -529,12 +607,10 @@ cdef class Vocab:
                         self.t.nodes[slot].logp = logp[tpid[node]]
                         self.t.node_pid[slot] = tpid[node]
                     pos[node] = slot
-                    queue[q_tail] = node
-                    q_tail += 1
                     node = sib[node]
         finally:
             free(first); free(last); free(sib); free(label); free(tpid); free(path)
-            free(pos); free(queue); free(fl.nxt); free(fl.prv)
+            free(pos); free(order); free(depth); free(fl.nxt); free(fl.prv)
         return 0
 
     cdef int _grow(self, FreeList* fl, int64_t new) except -1:
@@ -567,7 +643,7 @@ cdef class Vocab:
         for i in range(old, new):
             self.t.nodes[i].base = 0
             self.t.nodes[i].check = -1
-            self.t.nodes[i].logp = 1.0
+            self.t.nodes[i].logp = -INFINITY
             self.t.node_pid[i] = -1
             fl.nxt[tail + 1] = <int32_t>i
             fl.prv[i + 1] = tail
@@ -866,7 +942,7 @@ cdef class Vocab:
                         break
                     x = nx
                     i += 1
-                    if nodes[x].logp <= 0.0:
+                    if nodes[x].logp != -INFINITY:
                         count += 1
         return count
 
