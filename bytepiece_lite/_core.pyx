@@ -883,26 +883,6 @@ cdef class Vocab:
                 PyList_SET_ITEM(result, k, row)
         return result
 
-    def segment_many(self, list texts not None):
-        """Deterministic segmentation of each text without newline chunking (for the trainer)."""
-        cdef Work w
-        cdef Py_ssize_t i
-        cdef list result = []
-        cdef bytes data
-        if _work_init(&w, &self.t) != 0:
-            _work_free(&w)
-            raise MemoryError()
-        try:
-            for data in texts:
-                w.out_len = 0
-                if _segment_chunk(&self.t, <const uint8_t*>PyBytes_AS_STRING(data),
-                                  PyBytes_GET_SIZE(data), 0, 0, 0.0, 0, &w) != 0:
-                    raise MemoryError()
-                result.append([w.out[i] for i in range(w.out_len)])
-            return result
-        finally:
-            _work_free(&w)
-
     def matches(self, bytes data not None):
         """Every (start, end, piece index) occurrence in `data`, by end then longest first."""
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
@@ -1110,3 +1090,6 @@ def parse_model_json(const uint8_t[::1] data):
     if _skip_ws(p, i, n) != n:
         raise FastParseError(i)
     return pieces, ids, counts
+
+
+include "_train.pxi"

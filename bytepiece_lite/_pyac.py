@@ -133,6 +133,3 @@ class PyVocab:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         ids = np.fromiter((i for row in rows for i in row), dtype=np.uint32, count=int(offsets[-1]))
         return ids, offsets
-
-    def segment_many(self, texts: list[bytes]) -> list[list[int]]:
-        return [self._segment(t, 0, MODE_DETERMINISTIC, 0.0, 0) for t in texts]

@@ -11,7 +11,7 @@ import binascii
 import io
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from typing import Any, Mapping
 
@@ -236,8 +236,11 @@ def save(model: Model, path: str | os.PathLike[str]) -> None:
 
 def write_atomic(path: str, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    folder, name = os.path.split(os.path.abspath(path))
+    # Not tempfile.mkstemp: its files are 0600, and a saved model should get the usual
+    # permissions (0666 less the umask), like any file the user writes.
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

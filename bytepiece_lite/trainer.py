@@ -1,0 +1,457 @@
+"""Train a vocabulary with upstream bytepiece's byte n-gram algorithm (DESIGN §4).
+
+The output is identical to upstream bytepiece 0.6.3's ``Trainer`` for the same corpus and
+parameters.  The algorithm reads as upstream's does; its inner loops run vectorized (n-gram
+counting: numpy over n-grams packed into uint64) or compiled (the n-gram model's Viterbi and
+the re-segmentation of pieces, in ``_core``).
+
+Parallelism: the two passes over the corpus (counting n-grams, then counting the pieces the
+n-gram model cuts) run as independent tasks on batches of texts whose results are summed, so
+the output never depends on the number of workers or on the engine that runs them:
+``workers=N`` uses N local processes, ``executor=`` any ``concurrent.futures.Executor`` (a Dask
+``Client(...).get_executor()``, for one).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import resource
+import sys
+import time
+from collections import deque
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from . import model as _model
+from ._core import Bnlm, Vocab, split_counts
+from .normalize import nfc
+from .tokenizer import Tokenizer
+
+__all__ = ["Trainer"]
+
+log = logging.getLogger(__name__)
+
+_MAX_CHUNK_CHARS = 10000
+_SPLIT = re.compile(r".{,%d}\n{1,100}|.{1,%d}" % (_MAX_CHUNK_CHARS, _MAX_CHUNK_CHARS))
+_SPLIT_DIGITS = re.compile(r"\d|[^\n\d]{,%d}\n{1,100}|[^\n\d]{1,%d}"
+                           % (_MAX_CHUNK_CHARS, _MAX_CHUNK_CHARS))
+_MAX_ORDER = 8                 # n-grams are packed into uint64 keys
+_BATCH_CHARS = 1 << 19         # texts per task; bounds each task's arrays to ~50 MB
+_Table = tuple[np.ndarray, np.ndarray]     # sorted unique uint64 keys, their int64 counts
+
+
+def presplit(text: str, *, isolate_digits: bool = False) -> list[bytes]:
+    """Step 1: NFC, then cut into the chunks the statistics are taken over.
+
+    >>> presplit("ab\\n\\ncd")
+    [b'ab\\n\\n', b'cd']
+    >>> presplit("a12", isolate_digits=True)
+    [b'a', b'1', b'2']
+    """
+    regex = _SPLIT_DIGITS if isolate_digits else _SPLIT
+    return [t.encode("utf-8") for t in regex.findall(nfc(text))]
+
+
+# ------------------------------------------------------------------ step 2: n-gram counts
+
+def _runs(sorted_keys: np.ndarray) -> _Table:
+    """Unique keys of a sorted array and how often each occurs."""
+    if sorted_keys.size == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    first = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return sorted_keys[first], np.diff(np.append(first, sorted_keys.size)).astype(np.int64)
+
+
+def _count_ngrams(chunks: list[bytes], order: int) -> tuple[int, list[_Table]]:
+    """(number of bytes, [table 1, ..., table order]): table j counts every j-byte window
+    that lies inside one chunk.  Shorter windows at a chunk's end, which upstream files in
+    table j and then prunes, are never counted."""
+    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    n = buf.size
+    lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
+    room = (np.repeat(np.cumsum(lengths), lengths) - np.arange(n)).astype(np.int32)
+    key = np.zeros(n, dtype=np.uint64)
+    tables = []
+    for j in range(1, order + 1):
+        m = max(n - j + 1, 0)
+        key = key[:m]
+        key <<= np.uint64(8)
+        key |= buf[j - 1:j - 1 + m]
+        tables.append(_runs(np.sort(key[room[:m] >= j])))
+    return n, tables
+
+
+def _merge_tables(a: _Table, b: _Table) -> _Table:
+    keys = np.concatenate((a[0], b[0]))
+    counts = np.concatenate((a[1], b[1]))
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[first], np.add.reduceat(counts, first) if keys.size else counts
+
+
+def _merge_counts(a: tuple[int, list[_Table]], b: tuple[int, list[_Table]]) -> tuple[int, list[_Table]]:
+    """a + b; reuses a's list so that each table's old arrays are freed as soon as it is merged."""
+    tables = a[1]
+    for j, t in enumerate(b[1]):
+        tables[j] = _merge_tables(tables[j], t)
+    return a[0] + b[0], tables
+
+
+# ------------------------------------------------------------------ step 3: prune n-grams
+
+def _prune_ngrams(total: int, tables: list[_Table], min_count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Conditional log-probabilities ln c(k) - ln c(k[:-1]) of the kept n-grams, per table,
+    in exactly upstream's float64 operations."""
+    keys1, counts1 = tables[0]
+    missing = np.setdiff1d(np.arange(256, dtype=np.uint64), keys1)
+    if missing.size:           # every byte gets a count of at least 1
+        total += missing.size
+        tables = [_merge_tables((keys1, counts1), (missing, np.ones(missing.size, np.int64)))] + tables[1:]
+    keys: list[np.ndarray] = []
+    logs: list[np.ndarray] = []
+    for j, (k, c) in enumerate(tables, start=1):
+        if j > 1:
+            kept = c >= min_count
+            k, c = k[kept], c[kept]
+        keys.append(k)
+        logs.append(np.log(c.astype(np.float64)))
+    log_total = np.log(np.float64(total))
+    for j in range(len(tables), 0, -1):
+        if j == 1:
+            logs[0] = logs[0] - log_total
+        else:
+            # a kept n-gram's prefix is at least as frequent, hence kept too
+            prefix = np.searchsorted(keys[j - 2], keys[j - 1] >> np.uint64(8))
+            logs[j - 1] = logs[j - 1] - logs[j - 2][prefix]
+    return keys, logs
+
+
+# ------------------------------------------------------------------ step 5: prune pieces
+
+def _resegment(pieces: list[bytes], counts: np.ndarray, texts: list[bytes], weights: np.ndarray) -> np.ndarray:
+    """Cut each of `texts` with the Unigram model (pieces, counts); the weight of each text
+    added to every piece it is cut into, per piece."""
+    vocab = Vocab(pieces, _model.Model(pieces, counts, "trainer").log_probs())
+    return split_counts(vocab, texts, weights)
+
+
+def _drop_wasted(pieces: list[bytes], counts: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+    """Re-count every piece from the segmentations of all pieces until no piece vanishes."""
+    while True:
+        fresh = _resegment(pieces, counts, pieces, counts)
+        alive = fresh > 0
+        if alive.all():
+            return pieces, fresh
+        pieces = [p for p, a in zip(pieces, alive.tolist()) if a]
+        counts = fresh[alive]
+
+
+def _fold_in(keep: list[bytes], counts: np.ndarray, drop: list[bytes], drop_counts: np.ndarray) -> np.ndarray:
+    """Counts of `keep` after adding each dropped piece's count to the pieces it splits into."""
+    if not drop:
+        return counts
+    return counts + _resegment(keep, counts, drop, drop_counts)
+
+
+# ------------------------------------------------------------------ the corpus
+
+def _corpus(corpus: object) -> Callable[[], Iterator[str]]:
+    """A function that starts a new pass over the texts of `corpus`."""
+    if isinstance(corpus, (str, os.PathLike)):
+        return _corpus([corpus]) if isinstance(corpus, os.PathLike) else _file_texts([corpus])
+    if isinstance(corpus, (list, tuple)) and corpus and all(isinstance(c, os.PathLike) for c in corpus):
+        return _file_texts(list(corpus))
+    if not isinstance(corpus, Iterable):
+        raise TypeError(f"corpus must be an iterable of str or file paths, not {type(corpus).__name__}")
+    if iter(corpus) is corpus:
+        raise TypeError(
+            f"corpus is a one-shot iterator ({type(corpus).__name__}); training reads the corpus "
+            "twice, so pass a list, an object whose __iter__ starts a new pass, or file paths")
+
+    def texts() -> Iterator[str]:
+        for i, text in enumerate(corpus):
+            if not isinstance(text, str):
+                raise TypeError(f"corpus item {i} is {type(text).__name__}, not str")
+            yield text
+    return texts
+
+
+def _file_texts(paths: list) -> Callable[[], Iterator[str]]:
+    """Texts of UTF-8 files, one per line, newline kept (bytes as they are: no \\r\\n folding)."""
+    paths = [os.fspath(p) for p in paths]
+    for p in paths:
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"corpus file {p!r} does not exist")
+
+    def texts() -> Iterator[str]:
+        for p in paths:
+            with open(p, encoding="utf-8", newline="") as f:
+                try:
+                    yield from f
+                except UnicodeDecodeError as exc:
+                    raise ValueError(f"corpus file {p!r} is not valid UTF-8: {exc}") from None
+    return texts
+
+
+def _batches(texts: Iterator[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for t in texts:
+        batch.append(t)
+        size += len(t)
+        if size >= _BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# Tasks (module level, so that process pools and cluster executors can pickle them).
+
+def _ngram_task(texts: list[str], order: int, isolate_digits: bool) -> tuple[int, list[_Table]]:
+    return _count_ngrams([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], order)
+
+
+_worker_bnlm: Bnlm | None = None      # set in the processes of the trainer's own pool
+
+
+def _install_bnlm(bnlm: Bnlm | None) -> None:
+    global _worker_bnlm
+    _worker_bnlm = bnlm
+
+
+def _piece_task(texts: list[str], bnlm: Bnlm | None, isolate_digits: bool) -> dict[bytes, int]:
+    bnlm = bnlm if bnlm is not None else _worker_bnlm
+    counter: dict[bytes, int] = {}
+    bnlm.count_pieces([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], counter)
+    return counter
+
+
+def _run(task: Callable, batches: Iterator[list[str]], args: tuple, executor: Executor | None,
+         window: int) -> Iterator:
+    """task(batch, *args) for every batch: inline, or on `executor` with at most `window`
+    batches in flight (memory stays bounded whatever the corpus size)."""
+    if executor is None:
+        for b in batches:
+            yield task(b, *args)
+        return
+    pending: deque = deque()
+    for b in batches:
+        pending.append(executor.submit(task, b, *args))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+@contextlib.contextmanager
+def _pool(workers: int, executor: Executor | None, bnlm: Bnlm | None = None) -> Iterator[Executor | None]:
+    """The executor a pass runs on: the caller's, a pool of our own, or None (inline)."""
+    if executor is not None or workers == 1:
+        yield executor
+        return
+    init = (_install_bnlm, (bnlm,)) if bnlm is not None else (None, ())
+    with ProcessPoolExecutor(max_workers=workers, initializer=init[0], initargs=init[1]) as pool:
+        yield pool
+
+
+class _Progress:
+    """Progress lines on stderr (tqdm's bars when it is installed) and a log line per phase."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.phases: dict[str, float] = {}
+
+    def iterate(self, items: Iterable, desc: str, unit: str) -> Iterable:
+        if not self.enabled:
+            return items
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return self._plain(items, desc, unit)
+        return tqdm(items, desc=desc, unit=unit, ncols=0, file=sys.stderr)
+
+    @staticmethod
+    def _plain(items: Iterable, desc: str, unit: str) -> Iterator:
+        n = 0
+        for n, item in enumerate(items, 1):
+            print(f"\r{desc}: {n} {unit}", end="", file=sys.stderr, flush=True)
+            yield item
+        if n:
+            print(file=sys.stderr)
+
+    def done(self, phase: str, start: float) -> None:
+        seconds = time.perf_counter() - start
+        self.phases[phase] = seconds
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        line = f"{phase}: {seconds:.2f} s, peak RSS {own:.0f} MB (largest worker {kids:.0f} MB)"
+        log.info(line)
+        if self.enabled:
+            print(line, file=sys.stderr)
+
+
+class Trainer:
+    """Learn a vocabulary from a corpus; upstream bytepiece 0.6.3's algorithm and output.
+
+    >>> t = Trainer(order=4, max_vocab_size=300, min_count=2)
+    >>> t.train(["今天天气不错\\n", "天气不错\\n"] * 50, progress=False)
+    >>> tok = t.tokenizer()
+    >>> tok.tokenize("天气不错")
+    [b'\\xe5\\xa4\\xa9\\xe6\\xb0\\x94\\xe4\\xb8\\x8d\\xe9\\x94\\x99']
+    """
+
+    def __init__(self, order: int = 6, max_vocab_size: int | Sequence[int] = 10000,
+                 max_piece_length: int = 36, min_count: int = 2, isolate_digits: bool = False,
+                 ensure_unicode: bool = True):
+        sizes = [max_vocab_size] if not isinstance(max_vocab_size, (list, tuple)) else list(max_vocab_size)
+        for name, value, low in [("order", order, 1), ("max_piece_length", max_piece_length, 1),
+                                 ("min_count", min_count, 1)]:
+            _check_int(name, value, low)
+        if order > _MAX_ORDER:
+            raise ValueError(f"order must be at most {_MAX_ORDER} (n-grams are packed into 64 bits), not {order}")
+        if not sizes:
+            raise ValueError("max_vocab_size is an empty list")
+        for s in sizes:
+            _check_int("max_vocab_size", s, 259)   # 256 bytes + 3 special ids
+        if len(set(sizes)) != len(sizes):
+            raise ValueError(f"max_vocab_size has repeated sizes: {sizes}")
+        for name, value in [("isolate_digits", isolate_digits), ("ensure_unicode", ensure_unicode)]:
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+        self.order = order
+        self.max_vocab_size = sorted(sizes, reverse=True)   # upstream prunes largest first
+        self._multiple = isinstance(max_vocab_size, (list, tuple))
+        self.max_piece_length = max_piece_length
+        self.min_count = min_count
+        self.isolate_digits = isolate_digits
+        self.ensure_unicode = ensure_unicode
+        self.models: dict[int, _model.Model] = {}
+        self.phase_seconds: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return (f"Trainer(order={self.order}, max_vocab_size={self.max_vocab_size}, "
+                f"max_piece_length={self.max_piece_length}, min_count={self.min_count}, "
+                f"isolate_digits={self.isolate_digits}, ensure_unicode={self.ensure_unicode})")
+
+    # ------------------------------------------------------------------ training
+    def train(self, corpus: object, *, workers: int = 1, executor: Executor | None = None,
+              progress: bool = True) -> None:
+        """Train on `corpus`: a re-iterable of ``str`` (a list, or an object whose ``__iter__``
+        starts a new pass), a path, or a list of ``pathlib.Path`` (UTF-8 files read line by
+        line, newline kept).  A list of ``str`` is a list of texts, never of paths.
+
+        ``workers=N`` runs the two passes over the corpus on N local processes; ``executor``
+        runs them on any ``concurrent.futures.Executor`` instead.  The result is the same.
+        """
+        passes = _corpus(corpus)
+        _check_int("workers", workers, 1)
+        if executor is not None and not isinstance(executor, Executor):
+            raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
+        window = max(workers, 2) + 1
+        bar = _Progress(progress)
+
+        start = time.perf_counter()
+        counts = None
+        with _pool(workers, executor) as ex:
+            batches = bar.iterate(_batches(passes()), "count n-grams", "batch")
+            for part in _run(_ngram_task, batches, (self.order, self.isolate_digits), ex, window):
+                counts = part if counts is None else _merge_counts(counts, part)
+        if counts is None or counts[0] == 0:
+            raise ValueError("the corpus is empty: there is nothing to learn from")
+        bar.done("count n-grams", start)
+
+        start = time.perf_counter()
+        keys, logps = _prune_ngrams(counts[0], counts[1], self.min_count)
+        del counts
+        bnlm = Bnlm(self.order, self.ensure_unicode, keys, logps)
+        bar.done("prune n-grams", start)
+
+        start = time.perf_counter()
+        pieces: dict[bytes, int] = {}
+        # Our own pool gets the model once per process; another executor with every task.
+        with _pool(workers, executor, bnlm) as ex:
+            batches = bar.iterate(_batches(passes()), "count pieces", "batch")
+            own_pool = ex is not None and ex is not executor
+            args = (None if own_pool else bnlm, self.isolate_digits)
+            for part in _run(_piece_task, batches, args, ex, window):
+                for p, c in part.items():
+                    pieces[p] = pieces.get(p, 0) + c
+        bar.done("count pieces", start)
+
+        start = time.perf_counter()
+        self.models = self._prune_pieces(pieces)
+        bar.done("prune pieces", start)
+        self.phase_seconds = dict(bar.phases)
+
+    def _prune_pieces(self, counted: dict[bytes, int]) -> dict[int, _model.Model]:
+        for b in range(256):
+            counted.setdefault(bytes((b,)), 1)
+        keep = [p for p, c in counted.items()
+                if len(p) == 1 or (len(p) <= self.max_piece_length and c >= self.min_count)]
+        kept = set(keep)
+        drop = [p for p in counted if p not in kept]
+        counts = _fold_in(keep, _counts_of(keep, counted), drop, _counts_of(drop, counted))
+        keep, counts = _drop_wasted(keep, counts)
+        models = {}
+        for size in self.max_vocab_size:
+            if len(keep) > size - 3:
+                c = counts.tolist()
+                order = sorted(range(len(keep)),
+                               key=lambda i: (len(keep[i]) > 1, -c[i], -len(keep[i]), keep[i]))
+                head, tail = order[:size - 3], order[size - 3:]
+                drop = [keep[i] for i in tail]
+                drop_counts = counts[tail]
+                keep, counts = [keep[i] for i in head], counts[head]
+                counts = _fold_in(keep, counts, drop, drop_counts)
+                keep, counts = _drop_wasted(keep, counts)
+            models[size] = _model.from_counts(dict(zip(keep, counts.tolist())), "trained model")
+        return models
+
+    # ------------------------------------------------------------------ results
+    def _trained(self) -> dict[int, _model.Model]:
+        if not self.models:
+            raise RuntimeError("the trainer has not been trained yet: call train() first")
+        return self.models
+
+    def save(self, path: str | os.PathLike[str]) -> list[str]:
+        """Write the model(s) in upstream's format, atomically; returns the paths written.
+
+        With one vocabulary size the model goes to `path`; with several (a list given as
+        ``max_vocab_size``) to ``path.<size>`` each, as upstream names them.  A path ending in
+        ``.zip`` gets a zip file as upstream publishes models.
+        """
+        models = self._trained()
+        path = os.fspath(path)
+        if not self._multiple:
+            targets = {path: models[self.max_vocab_size[0]]}
+        else:
+            targets = {f"{path}.{size}": m for size, m in models.items()}
+        for target, m in targets.items():
+            _model.save(m, target)
+        return list(targets)
+
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer of the trained model (of the largest size when there are several)."""
+        return self.tokenizers()[self.max_vocab_size[0]]
+
+    def tokenizers(self) -> dict[int, Tokenizer]:
+        """A tokenizer per requested vocabulary size."""
+        return {size: Tokenizer.from_pieces(dict(zip(m.pieces, m.counts.tolist())))
+                for size, m in self._trained().items()}
+
+
+def _counts_of(pieces: list[bytes], counted: dict[bytes, int]) -> np.ndarray:
+    return np.fromiter((counted[p] for p in pieces), dtype=np.int64, count=len(pieces))
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if type(value) is bool or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, not {value}")
