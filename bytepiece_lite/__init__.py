@@ -8,5 +8,14 @@
 from .model import ModelError
 from .tokenizer import Tokenizer
 
-__all__ = ["ModelError", "Tokenizer", "__version__"]
+__all__ = ["ModelError", "Tokenizer", "Trainer", "__version__"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The trainer is imported on first use: tokenizing never pays for it.
+    if name == "Trainer":
+        from .trainer import Trainer
+
+        return Trainer
+    raise AttributeError(f"module 'bytepiece_lite' has no attribute {name!r}")

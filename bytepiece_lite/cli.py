@@ -75,6 +75,20 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(json.dumps(info, indent=2, ensure_ascii=False))
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .trainer import Trainer
+
+    sizes = args.vocab_size if len(args.vocab_size) > 1 else args.vocab_size[0]
+    trainer = Trainer(order=args.order, max_vocab_size=sizes, max_piece_length=args.max_piece_length,
+                      min_count=args.min_count, isolate_digits=args.isolate_digits,
+                      ensure_unicode=not args.no_ensure_unicode)
+    trainer.train([Path(f) for f in args.input], workers=args.workers, progress=not args.quiet)
+    for path in trainer.save(args.output):
+        print(path)
+
+
 def _is_utf8(p: bytes) -> bool:
     try:
         p.decode("utf-8")
@@ -115,6 +129,21 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="vocabulary statistics")
     common(p, False)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("train", help="train a model on text files (one text per line)")
+    p.add_argument("--input", "-i", nargs="+", required=True, metavar="FILE", help="UTF-8 text files")
+    p.add_argument("--vocab-size", type=int, nargs="+", required=True, metavar="N",
+                   help="vocabulary size; several give OUTPUT.<N> each")
+    p.add_argument("--output", "-o", required=True, help="model path (.model, or .zip to zip it)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--order", type=int, default=6)
+    p.add_argument("--max-piece-length", type=int, default=36)
+    p.add_argument("--min-count", type=int, default=2)
+    p.add_argument("--isolate-digits", action="store_true")
+    p.add_argument("--no-ensure-unicode", action="store_true",
+                   help="let pieces start inside a UTF-8 character")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
     return parser
 
 

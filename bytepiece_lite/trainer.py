@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import re
-import resource
 import sys
 import time
 from collections import deque
@@ -288,9 +287,7 @@ class _Progress:
     def done(self, phase: str, start: float) -> None:
         seconds = time.perf_counter() - start
         self.phases[phase] = seconds
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        line = f"{phase}: {seconds:.2f} s, peak RSS {own:.0f} MB (largest worker {kids:.0f} MB)"
+        line = f"{phase}: {seconds:.2f} s{_peak_memory()}"
         log.info(line)
         if self.enabled:
             print(line, file=sys.stderr)
@@ -444,6 +441,16 @@ class Trainer:
         """A tokenizer per requested vocabulary size."""
         return {size: Tokenizer.from_pieces(dict(zip(m.pieces, m.counts.tolist())))
                 for size, m in self._trained().items()}
+
+
+def _peak_memory() -> str:
+    try:
+        import resource
+    except ImportError:        # not on Windows
+        return ""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return f", peak RSS {own:.0f} MB (largest worker {kids:.0f} MB)"
 
 
 def _counts_of(pieces: list[bytes], counted: dict[bytes, int]) -> np.ndarray:

@@ -240,3 +240,20 @@ def test_saved_model_is_atomic_and_complete(tmp_path):
     os.umask(umask)
     assert Path(p).stat().st_mode & 0o777 == 0o666 & ~umask             # not mkstemp's 0600
     assert Tokenizer(p).pieces() == t.tokenizer().pieces()
+
+
+def test_command_line_train(tmp_path, capsys):
+    from bytepiece_lite.cli import main
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("alpha beta\nbeta gamma\n" * 30, encoding="utf-8")
+    out = tmp_path / "m.model"
+    assert main(["train", "--input", str(corpus), "--vocab-size", "300", "260", "--output", str(out),
+                 "--order", "3", "--quiet"]) == 0
+    assert capsys.readouterr().out.split() == [f"{out}.300", f"{out}.260"]
+    t = Trainer(order=3, max_vocab_size=[300, 260])
+    t.train(corpus, progress=False)
+    assert Path(f"{out}.260").read_bytes() == _model.to_json(t.models[260])
+    assert main(["train", "--input", str(tmp_path / "missing.txt"), "--vocab-size", "300",
+                 "--output", str(out)]) == 2
+    assert "missing.txt" in capsys.readouterr().err
