@@ -312,9 +312,10 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
     return 0
 
 
-cdef int _segment_text(const Trie* t, const uint8_t* text, int64_t n, int mode, double alpha,
-                       uint64_t key, Work* w) noexcept nogil:
-    """Cut text after every maximal run of b"\\n" and segment each chunk on its own."""
+cdef int _segment_text(const Trie* t, const uint8_t* text, int64_t n, int64_t offset, int mode,
+                       double alpha, uint64_t key, Work* w) noexcept nogil:
+    """Cut text after every maximal run of b"\\n" and segment each chunk on its own.
+    `offset` is the position of text[0] in the whole text (for the random draws)."""
     cdef int64_t a = 0, b
     cdef const uint8_t* nl
     while a < n:
@@ -325,7 +326,7 @@ cdef int _segment_text(const Trie* t, const uint8_t* text, int64_t n, int mode, 
             b = (nl - text) + 1
             while b < n and text[b] == 10:
                 b += 1
-        if _segment_chunk(t, text + a, b - a, a, mode, alpha, key, w) != 0:
+        if _segment_chunk(t, text + a, b - a, offset + a, mode, alpha, key, w) != 0:
             return -1
         a = b
     return 0
@@ -356,6 +357,7 @@ ctypedef struct BatchJob:
     int mode
     double alpha
     uint64_t* keys
+    int64_t* starts         # position of each text in the stream it continues (0 if none)
     const uint8_t** ptrs
     int64_t* lens
     int64_t* counts
@@ -373,7 +375,7 @@ def _run_range(size_t addr, int r):
     with nogil:
         for k in range(job.bounds[r], job.bounds[r + 1]):
             before = w.out_len
-            if _segment_text(job.trie, job.ptrs[k], job.lens[k], job.mode, job.alpha,
+            if _segment_text(job.trie, job.ptrs[k], job.lens[k], job.starts[k], job.mode, job.alpha,
                              job.keys[k], w) != 0:
                 w.out_len = -1
                 break
@@ -687,7 +689,7 @@ cdef class Vocab:
         return self.t.size * (sizeof(Node) + sizeof(int32_t)) + self.num_pieces * sizeof(int32_t)
 
     # ---------------------------------------------------------------- segmentation
-    cdef int _run(self, bytes data, int mode, double alpha, uint64_t key, bint chunked,
+    cdef int _run(self, bytes data, int mode, double alpha, uint64_t key, int64_t offset,
                   Work* w) except -1:
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
         cdef int64_t n = PyBytes_GET_SIZE(data)
@@ -695,25 +697,25 @@ cdef class Vocab:
         if _work_init(w, &self.t) != 0:
             raise MemoryError()
         with nogil:
-            if chunked:
-                rc = _segment_text(&self.t, p, n, mode, alpha, key, w)
-            else:
-                rc = _segment_chunk(&self.t, p, n, 0, mode, alpha, key, w)
+            rc = _segment_text(&self.t, p, n, offset, mode, alpha, key, w)
         if rc != 0:
             raise MemoryError(f"out of memory segmenting {n} bytes")
         return 0
 
     def tokenize(self, bytes data not None, int mode=0, double alpha=0.0, uint64_t key=0,
-                 *, bint chunked=True):
-        """Segment `data`; a list of the vocabulary's own bytes objects."""
-        return self._to_list(data, mode, alpha, key, chunked, self._pieces)
+                 *, int64_t offset=0):
+        """Segment `data`; a list of the vocabulary's own bytes objects.
+
+        `offset`: where `data` starts in a longer text whose random draws it continues (a
+        stream encoded block by block draws as the whole text would)."""
+        return self._to_list(data, mode, alpha, key, offset, self._pieces)
 
     def encode(self, bytes data not None, int mode=0, double alpha=0.0, uint64_t key=0,
-               *, bint chunked=True):
+               *, int64_t offset=0):
         """Segment `data`; a list of token ids (piece index + ID_OFFSET)."""
-        return self._to_list(data, mode, alpha, key, chunked, self._ids)
+        return self._to_list(data, mode, alpha, key, offset, self._ids)
 
-    cdef list _to_list(self, bytes data, int mode, double alpha, uint64_t key, bint chunked,
+    cdef list _to_list(self, bytes data, int mode, double alpha, uint64_t key, int64_t offset,
                        tuple table):
         # The list holds shared objects from `table` (the pieces or their ids): no object
         # is created per token.
@@ -722,7 +724,7 @@ cdef class Vocab:
         cdef object item
         cdef list result
         try:
-            self._run(data, mode, alpha, key, chunked, &w)
+            self._run(data, mode, alpha, key, offset, &w)
             result = PyList_New(w.out_len)
             for i in range(w.out_len):
                 item = <object>PyTuple_GET_ITEM(table, w.out[i])
@@ -732,27 +734,14 @@ cdef class Vocab:
         finally:
             _work_free(&w)
 
-    def encode_into(self, bytes data not None, int32_t[::1] out, int mode=0, double alpha=0.0,
-                    uint64_t key=0):
-        """Segment `data` into `out` (which must hold len(data) items); returns the count."""
-        cdef Work w
-        cdef Py_ssize_t i
-        if out.shape[0] < len(data):
-            raise ValueError("output buffer too small")
-        try:
-            self._run(data, mode, alpha, key, True, &w)
-            for i in range(w.out_len):
-                out[i] = w.out[i] + ID_OFFSET
-            return w.out_len
-        finally:
-            _work_free(&w)
-
     def encode_batch(self, list texts not None, int mode, double alpha, uint64_t seed,
                      int num_threads=1, executor=None, int output=0, bint bos=False,
-                     bint eos=False):
+                     bint eos=False, const int64_t[::1] starts=None, uint64_t stream=0):
         """Segment every text of `texts` (bytes) on `num_threads` threads, GIL released.
 
-        Text k draws from stream_key(seed, k).  The texts are split into contiguous ranges
+        Text k draws from stream_key(seed, k); or, when `starts` is given, the texts are
+        consecutive pieces of one text cut at chunk boundaries, text k beginning at byte
+        starts[k], and all draw from stream_key(seed, stream) as that whole text would.  The texts are split into contiguous ranges
         of about equal bytes, one per thread (`executor.map` runs them), so results never
         depend on the number of threads.  `output`: OUT_ARRAYS gives (ids, offsets) with
         the ids of text k in ids[offsets[k]:offsets[k + 1]] (uint32, int64 numpy arrays);
@@ -769,19 +758,23 @@ cdef class Vocab:
         job.mode = mode
         job.alpha = alpha
         job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+        job.starts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
         job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
         job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
         job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
         try:
-            if not (job.keys and job.ptrs and job.lens and job.counts):
+            if not (job.keys and job.starts and job.ptrs and job.lens and job.counts):
                 raise MemoryError()
+            if starts is not None and starts.shape[0] != n:
+                raise ValueError(f"{n} texts but {starts.shape[0]} starts")
             for k in range(n):
                 obj = texts[k]
                 if type(obj) is not bytes:
                     raise TypeError(f"text {k} is {type(obj).__name__}, not bytes")
                 job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
                 job.lens[k] = PyBytes_GET_SIZE(obj)
-                job.keys[k] = _stream_key(seed, k)
+                job.keys[k] = _stream_key(seed, stream if starts is not None else k)
+                job.starts[k] = 0 if starts is None else starts[k]
                 total_bytes += job.lens[k]
             if num_threads > n:
                 num_threads = <int>max(n, 1)
@@ -825,6 +818,7 @@ cdef class Vocab:
             free(job.works)
             free(job.bounds)
             free(job.keys)
+            free(job.starts)
             free(job.ptrs)
             free(job.lens)
             free(job.counts)

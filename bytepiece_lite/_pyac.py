@@ -100,29 +100,31 @@ class PyVocab:
         out.reverse()
         return out
 
-    def _indices(self, data: bytes, mode: int, alpha: float, key: int, chunked: bool) -> list[int]:
-        if not chunked:
-            return self._segment(data, 0, mode, alpha, key)
+    def _indices(self, data: bytes, mode: int, alpha: float, key: int, offset: int) -> list[int]:
         out: list[int] = []
         for m in _CHUNKS.finditer(data):
-            out.extend(self._segment(m.group(), m.start(), mode, alpha, key))
+            out.extend(self._segment(m.group(), offset + m.start(), mode, alpha, key))
         return out
 
     def tokenize(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,
-                 chunked: bool = True) -> list[bytes]:
+                 offset: int = 0) -> list[bytes]:
         pieces = self._pieces
-        return [pieces[i] for i in self._indices(data, mode, alpha, key, chunked)]
+        return [pieces[i] for i in self._indices(data, mode, alpha, key, offset)]
 
     def encode(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,
-               chunked: bool = True) -> list[int]:
+               offset: int = 0) -> list[int]:
         ids = self._ids
-        return [ids[i] for i in self._indices(data, mode, alpha, key, chunked)]
+        return [ids[i] for i in self._indices(data, mode, alpha, key, offset)]
 
     def encode_batch(self, texts: list[bytes], mode: int, alpha: float, seed: int,
                      num_threads: int = 1, executor=None, output: int = 0, bos: bool = False,
-                     eos: bool = False):
+                     eos: bool = False, starts=None, stream: int = 0):
         """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
-        rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), True) for k, t in enumerate(texts)]
+        if starts is None:
+            rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), 0) for k, t in enumerate(texts)]
+        else:
+            key = _rng.stream_key(seed, stream)
+            rows = [self._indices(t, mode, alpha, key, int(a)) for t, a in zip(texts, starts)]
         if output == 2:
             return [[self._pieces[i] for i in row] for row in rows]
         head, tail = [1] * bos, [2] * eos

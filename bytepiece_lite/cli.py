@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -42,6 +43,20 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> None:
     tok = _tokenizer(args)
+    if args.input:
+        if args.text is not None:
+            raise ValueError("give a TEXT or --input files, not both")
+        if args.output is None:
+            raise ValueError("--input needs --output OUT.npy or OUT.bin")
+        from .corpus import encode_files
+
+        info = encode_files(tok, args.input, args.output, alpha=args.alpha, num_threads=args.threads,
+                            add_bos=args.add_bos, add_eos=args.add_eos, progress=not args.quiet,
+                            **_sampling(args))
+        print(f"{args.output}: {info['tokens']} {info['dtype']} ids from {len(args.input)} file(s)")
+        return
+    if args.output is not None:
+        raise ValueError("--output is for corpus mode (--input FILE...)")
     ids = tok.encode(_text_arg(args), args.alpha, add_bos=args.add_bos, add_eos=args.add_eos,
                      **_sampling(args))
     print(" ".join(map(str, ids)))
@@ -49,13 +64,33 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
 def cmd_decode(args: argparse.Namespace) -> None:
     tok = _tokenizer(args)
-    words = args.ids if args.ids else sys.stdin.read().split()
-    try:
-        ids = [int(w) for w in words]
-    except ValueError as exc:
-        raise ValueError(f"ids must be integers: {exc}") from None
+    if args.input is not None:
+        if args.ids:
+            raise ValueError("give IDS or --input, not both")
+        ids = _read_ids(args.input)
+    else:
+        words = args.ids if args.ids else sys.stdin.read().split()
+        try:
+            ids = [int(w) for w in words]
+        except ValueError as exc:
+            raise ValueError(f"ids must be integers: {exc}") from None
     sys.stdout.write(tok.decode(ids))
     sys.stdout.write("\n")
+
+
+def _read_ids(path: str):
+    """Ids from a .npy file, or a .bin file with its .json sidecar (see bytepiece_lite.corpus)."""
+    import numpy as np
+
+    if path.endswith(".npy"):
+        ids = np.load(path, mmap_mode="r")
+    else:
+        with open(path + ".json", encoding="utf-8") as f:
+            dtype = json.load(f)["dtype"]
+        ids = np.fromfile(path, dtype=np.dtype(dtype).newbyteorder("<"))
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise ValueError(f"{path} does not hold a 1-d array of integer ids")
+    return ids
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -114,15 +149,21 @@ def _parser() -> argparse.ArgumentParser:
     common(p, True)
     p.set_defaults(func=cmd_tokenize)
 
-    p = sub.add_parser("encode", help="print the ids of a text")
+    p = sub.add_parser("encode", help="print the ids of a text, or encode files to .npy/.bin")
     p.add_argument("text", nargs="?", help="text (default: standard input)")
     p.add_argument("--add-bos", action="store_true")
     p.add_argument("--add-eos", action="store_true")
+    p.add_argument("--input", "-i", nargs="+", metavar="FILE",
+                   help="corpus mode: encode these files (each one document) into --output")
+    p.add_argument("--output", "-o", help="OUT.npy or OUT.bin (with an OUT.json sidecar)")
+    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     common(p, True)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="turn ids back into text")
     p.add_argument("ids", nargs="*", help="ids (default: whitespace-separated on standard input)")
+    p.add_argument("--input", "-i", metavar="FILE", help="ids from a .npy or .bin file written by encode")
     common(p, False)
     p.set_defaults(func=cmd_decode)
 
@@ -151,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.func(args)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error; keep Python from complaining
+        # again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, ModelError, ValueError, TypeError, KeyError) as exc:
         print(f"bytepiece-lite {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -7,20 +7,30 @@ import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Mapping, Union
+from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 
 from . import _rng
 from . import model as _model
+from . import stream as _stream
 from .normalize import to_bytes
 
-__all__ = ["Tokenizer"]
+__all__ = ["Encoding", "Tokenizer"]
 
 Text = Union[str, bytes]
 _BACKENDS = ("native", "pyahocorasick")
 _SAMPLERS = {"viterbi": 1, "exact": 2}
 _SPECIALS = (b"<pad>", b"<bos>", b"<eos>")
+
+
+class Encoding(NamedTuple):
+    """Ids with their spans; see :meth:`Tokenizer.encode_with_offsets`."""
+
+    ids: np.ndarray
+    byte_spans: np.ndarray
+    char_spans: Optional[np.ndarray]
+
 #: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
 DEFAULT_MODEL = "default.model.zip"
 
@@ -98,6 +108,9 @@ class Tokenizer:
         self._backend = backend
         self._vocab = _make_vocab(backend, model.pieces, model.log_probs())
         self._id_to_bytes = _SPECIALS + tuple(model.pieces)
+        # bytes per id (specials: 0), for offsets
+        self._lengths = np.fromiter(map(len, (b"", b"", b"") + tuple(model.pieces)), dtype=np.int64,
+                                    count=len(model.pieces) + 3)
         # decode joins this table: specials decode to nothing
         self._decode_table = (b"", b"", b"") + tuple(model.pieces)
 
@@ -147,7 +160,7 @@ class Tokenizer:
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
         data = [to_bytes(t) for t in texts]
-        threads = _thread_count(num_threads, data)
+        threads = _thread_count(num_threads, sum(map(len, data)), len(data))
         return self._vocab.encode_batch(data, mode, alpha, seed, threads,
                                         _executor(threads) if threads > 1 else None,
                                         output, bos, eos)
@@ -236,6 +249,55 @@ class Tokenizer:
         """
         return self._batch(texts, alpha, sampler, seed, num_threads, _OUT_ARRAYS, add_bos, add_eos)
 
+    def encode_with_offsets(self, text: Text, alpha: float | None = None, *,
+                            sampler: str = "viterbi", seed: int | None = None) -> Encoding:
+        """:meth:`encode` with every token's span in the input, as numpy arrays.
+
+        ``ids`` (uint32), ``byte_spans`` (int64, shape (n, 2): start and end in the UTF-8
+        bytes), ``char_spans`` (for ``str`` input, the same in characters of NFC(text);
+        ``None`` for bytes input).  A token that begins or ends inside a multi-byte
+        character spans every character it touches, so neighbouring char spans can overlap.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> enc = tok.encode_with_offsets("abé")
+        >>> enc.ids.tolist(), enc.byte_spans.tolist(), enc.char_spans.tolist()
+        ([259, 198, 172], [[0, 2], [2, 3], [3, 4]], [[0, 2], [2, 3], [2, 3]])
+        """
+        data = to_bytes(text)
+        ids = self.encode_array(data, alpha, sampler=sampler, seed=seed)
+        ends = np.cumsum(self._lengths[ids], dtype=np.int64)
+        spans = np.stack([ends - self._lengths[ids], ends], axis=1)
+        if not isinstance(text, str):
+            return Encoding(ids, spans, None)
+        # chars[p] = number of characters that start in data[:p + 1]
+        chars = np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int64)
+        if ids.size == 0:
+            return Encoding(ids, spans, spans.copy())
+        char_spans = np.stack([chars[spans[:, 0]] - 1, chars[spans[:, 1] - 1]], axis=1)
+        return Encoding(ids, spans, char_spans)
+
+    def encode_stream(self, source: Iterable[str] | Iterable[bytes] | IO, alpha: float | None = None,
+                      *, sampler: str = "viterbi", seed: int | None = None) -> Iterator[list[int]]:
+        """Encode a text that arrives in parts (an iterable of str, or of bytes, or a file
+        object read in blocks), yielding ids a block of whole lines at a time.  The blocks
+        joined equal ``encode(whole_text, alpha, sampler=..., seed=...)``, seeded sampling
+        included; memory is bounded by the longest line.
+
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+        >>> [ids for ids in tok.encode_stream(["a", "b\\na", "b"])]
+        [[259, 13], [259]]
+        """
+        mode, alpha, seed = self._mode(alpha, sampler, seed)
+        if isinstance(source, (str, bytes)) or not (hasattr(source, "read") or isinstance(source, Iterable)):
+            raise TypeError(f"source must be an iterable of str or bytes parts, or a file object, not "
+                            f"{type(source).__name__} (for one text use encode())")
+        return _stream.encode_blocks(self._vocab, source, mode, alpha, _rng.stream_key(seed, 0))
+
+    def decoder(self, *, errors: str = "replace") -> _stream.IncrementalDecoder:
+        """An incremental decoder: ``.decode(ids)`` returns the text completed so far, holding
+        back the bytes of a character split between ids; ``.flush()`` ends the text."""
+        return _stream.IncrementalDecoder(self, errors=errors)
+
     # ------------------------------------------------------------------ ids and pieces
     def _check_ids(self, ids: Iterable[int]) -> list[int]:
         if isinstance(ids, np.ndarray):
@@ -316,15 +378,17 @@ _OUT_ARRAYS, _OUT_IDS, _OUT_PIECES = 0, 1, 2
 _MIN_BYTES_PER_THREAD = 1 << 16
 
 
-def _thread_count(num_threads: int | None, data: list[bytes]) -> int:
+def _thread_count(num_threads: int | None, total_bytes: int, count: int) -> int:
+    """Threads for `count` texts of `total_bytes` in all: `num_threads` checked, or by default
+    all cores, but no more than one per _MIN_BYTES_PER_THREAD and per text."""
     if num_threads is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        num_threads = max(1, min(cores or 1, sum(map(len, data)) // _MIN_BYTES_PER_THREAD))
+        num_threads = max(1, min(cores or 1, total_bytes // _MIN_BYTES_PER_THREAD))
     elif isinstance(num_threads, bool) or not isinstance(num_threads, int):
         raise TypeError(f"num_threads must be an int or None, not {type(num_threads).__name__}")
     elif num_threads < 1:
         raise ValueError(f"num_threads must be >= 1, not {num_threads}")
-    return max(1, min(num_threads, len(data)))
+    return max(1, min(num_threads, count))
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import re
-import sys
 import time
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import model as _model
 from ._core import Bnlm, Vocab, split_counts
+from ._progress import Progress
 from .normalize import nfc
 from .tokenizer import Tokenizer
 
@@ -259,40 +259,6 @@ def _pool(workers: int, executor: Executor | None, bnlm: Bnlm | None = None) -> 
         yield pool
 
 
-class _Progress:
-    """Progress lines on stderr (tqdm's bars when it is installed) and a log line per phase."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.phases: dict[str, float] = {}
-
-    def iterate(self, items: Iterable, desc: str, unit: str) -> Iterable:
-        if not self.enabled:
-            return items
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return self._plain(items, desc, unit)
-        return tqdm(items, desc=desc, unit=unit, ncols=0, file=sys.stderr)
-
-    @staticmethod
-    def _plain(items: Iterable, desc: str, unit: str) -> Iterator:
-        n = 0
-        for n, item in enumerate(items, 1):
-            print(f"\r{desc}: {n} {unit}", end="", file=sys.stderr, flush=True)
-            yield item
-        if n:
-            print(file=sys.stderr)
-
-    def done(self, phase: str, start: float) -> None:
-        seconds = time.perf_counter() - start
-        self.phases[phase] = seconds
-        line = f"{phase}: {seconds:.2f} s{_peak_memory()}"
-        log.info(line)
-        if self.enabled:
-            print(line, file=sys.stderr)
-
-
 class Trainer:
     """Learn a vocabulary from a corpus; upstream bytepiece 0.6.3's algorithm and output.
 
@@ -351,7 +317,7 @@ class Trainer:
         if executor is not None and not isinstance(executor, Executor):
             raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
         window = max(workers, 2) + 1
-        bar = _Progress(progress)
+        bar = Progress(progress, log)
 
         start = time.perf_counter()
         counts = None
@@ -441,16 +407,6 @@ class Trainer:
         """A tokenizer per requested vocabulary size."""
         return {size: Tokenizer.from_pieces(dict(zip(m.pieces, m.counts.tolist())))
                 for size, m in self._trained().items()}
-
-
-def _peak_memory() -> str:
-    try:
-        import resource
-    except ImportError:        # not on Windows
-        return ""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return f", peak RSS {own:.0f} MB (largest worker {kids:.0f} MB)"
 
 
 def _counts_of(pieces: list[bytes], counted: dict[bytes, int]) -> np.ndarray:

@@ -20,3 +20,17 @@ def vocab_counts(extra: dict[bytes, int], byte_count: int = 1) -> dict[bytes, in
 
 
 texts = st.binary(max_size=60).map(lambda b: bytes(ALPHABET[c % len(ALPHABET)] for c in b))
+
+BACKENDS = ("native", "pyahocorasick")
+_SMALL: dict = {}
+
+
+def small_vocab_tokenizer(backend: str):
+    """A fixed small vocabulary with overlapping pieces (so sampling has choices), per backend."""
+    if backend not in _SMALL:
+        from bytepiece_lite import Tokenizer
+
+        extra = {b"ab": 6, b"ba": 4, b"ab ": 3, b"abba": 2, b"\n\n": 3, "今天".encode(): 5,
+                 "天".encode(): 2, "é".encode(): 3, b"a\n": 2}
+        _SMALL[backend] = Tokenizer(vocab_counts(extra, 2), backend=backend)
+    return _SMALL[backend]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bytepiece_lite import Tokenizer, _core
 from bytepiece_lite.model import from_counts
 
-from strategies import ALPHABET, byte_pieces, texts, vocab_counts
+from strategies import byte_pieces, texts, vocab_counts
 
 
 def brute_force_matches(pieces: list[bytes], text: bytes) -> list[tuple[int, int, int]]:

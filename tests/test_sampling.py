@@ -1,7 +1,6 @@
 """Both samplers against brute-force enumeration and an independent reference simulation."""
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections import Counter

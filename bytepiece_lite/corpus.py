@@ -1,0 +1,167 @@
+"""Encoding whole corpora to disk: ``bytepiece-lite encode --input FILE... --output OUT``.
+
+Output format
+-------------
+``OUT.npy`` is a one-dimensional numpy array (``numpy.load(path, mmap_mode="r")`` reads it
+without loading it); ``OUT.bin`` is the same ids as raw little-endian integers with no
+header.  Either way a sidecar ``OUT.json`` says ``dtype`` (``uint16`` when every id fits,
+i.e. ``vocab_size <= 65536``, else ``uint32``), the number of ``tokens``, ``vocab_size``, and
+``documents``: one ``[path, first_token, end_token]`` per input file.  The ids of file ``k``
+are ``tok.encode_batch(files, alpha, seed=seed, add_bos=..., add_eos=...)[k]``: each file is
+one document (BOS/EOS go around files), deterministic output equals ``tok.encode(file_text)``,
+and seeded output does not depend on ``--threads``.
+
+Memory stays bounded whatever the corpus size: files are read in blocks cut at chunk
+boundaries (after a run of newlines), each block is encoded on the thread pool and its ids
+are appended to a temporary file beside the output, which is renamed into place (with the
+sidecar) only when everything succeeded.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
+
+import numpy as np
+
+from ._progress import Progress
+from .model import write_atomic
+from .tokenizer import _OUT_ARRAYS, _executor, _thread_count
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tokenizer import Tokenizer
+
+__all__ = ["encode_files"]
+
+log = logging.getLogger(__name__)
+
+_BLOCK = 8 << 20            # bytes read per step
+_NPY_HEADER = 128           # reserved, so the header can be written once the length is known
+
+
+def _blocks(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(position, bytes) blocks of a binary file, each ending at a chunk boundary (after a run
+    of newlines that something follows) except the last."""
+    pos = 0
+    carry = b""
+    while True:
+        data = f.read(_BLOCK)
+        if not data:
+            break
+        buf = carry + data
+        cut = buf.rfind(b"\n", 0, len(buf.rstrip(b"\n"))) + 1
+        if cut:
+            yield pos, buf[:cut]
+            pos += cut
+            buf = buf[cut:]
+        carry = buf
+    if carry:
+        yield pos, carry
+
+
+def _pieces(block: bytes, parts: int) -> tuple[list[bytes], list[int]]:
+    """`block` cut into about `parts` texts at chunk boundaries, with their start offsets."""
+    texts, starts = [], []
+    size = max(1, len(block) // parts)
+    a = 0
+    while a < len(block):
+        b = block.find(b"\n", min(a + size, len(block)) - 1)
+        if b < 0:
+            b = len(block)
+        else:
+            while b < len(block) and block[b] == 10:
+                b += 1
+        texts.append(block[a:b])
+        starts.append(a)
+        a = b
+    return texts, starts
+
+
+def _write(out: BinaryIO, ids: np.ndarray) -> int:
+    out.write(ids.tobytes())
+    return int(ids.size)
+
+
+def _npy_header(dtype: np.dtype, count: int) -> bytes:
+    """A version 1.0 .npy header for a 1-d array, padded to exactly _NPY_HEADER bytes."""
+    meta = repr({"descr": dtype.str, "fortran_order": False, "shape": (count,)}).encode("latin1")
+    pad = _NPY_HEADER - 10 - len(meta) - 1
+    return b"\x93NUMPY\x01\x00" + (_NPY_HEADER - 10).to_bytes(2, "little") + meta + b" " * pad + b"\n"
+
+
+def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha: float | None = None,
+                 sampler: str = "viterbi", seed: int | None = None, num_threads: int | None = None,
+                 add_bos: bool = False, add_eos: bool = False, progress: bool = True) -> dict:
+    """Encode the files `inputs` into `output` (``.npy`` or ``.bin``) plus ``output.json``;
+    returns the sidecar's content.
+
+    >>> import tempfile, os
+    >>> from bytepiece_lite import Tokenizer
+    >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
+    >>> d = tempfile.mkdtemp(); src = os.path.join(d, "a.txt")
+    >>> _ = open(src, "w").write("abc\\n")
+    >>> encode_files(tok, [src], os.path.join(d, "ids.npy"), add_eos=True, progress=False)["tokens"]
+    4
+    """
+    output = os.fspath(output)
+    fmt = os.path.splitext(output)[1]
+    if fmt not in (".npy", ".bin"):
+        raise ValueError(f"output must end in .npy or .bin, not {output!r}")
+    for path in inputs:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"input file {path!r} does not exist")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise FileNotFoundError(f"the folder of output {output!r} does not exist")
+    mode, alpha, seed = tok._mode(alpha, sampler, seed)
+    dtype = np.dtype(np.uint16 if tok.vocab_size <= 1 << 16 else np.uint32).newbyteorder("<")
+    total_bytes = sum(os.path.getsize(p) for p in inputs)
+    threads = _thread_count(num_threads, total_bytes, 1 << 30)
+    pool = _executor(threads) if threads > 1 else None
+    reporter = Progress(progress, log)
+    bar = reporter.bar("encode", total_bytes, "B")
+    folder, name = os.path.split(os.path.abspath(output))
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    start = time.perf_counter()
+    documents = []
+    tokens = 0
+    try:
+        with open(tmp, "wb") as out:
+            if fmt == ".npy":
+                out.write(b"\0" * _NPY_HEADER)
+            for k, path in enumerate(inputs):
+                first = tokens
+                if add_bos:
+                    tokens += _write(out, np.array([tok.BOS_ID], dtype))
+                with open(path, "rb") as f:
+                    for pos, block in _blocks(f):
+                        texts, starts = _pieces(block, 4 * threads)
+                        ids, _ = tok._vocab.encode_batch(
+                            texts, mode, alpha, seed, threads, pool, _OUT_ARRAYS, False, False,
+                            np.array(starts, dtype=np.int64) + pos, k)
+                        tokens += _write(out, ids.astype(dtype))
+                        bar.update(len(block))
+                if add_eos:
+                    tokens += _write(out, np.array([tok.EOS_ID], dtype))
+                documents.append([path, first, tokens])
+            if fmt == ".npy":
+                out.seek(0)
+                out.write(_npy_header(dtype, tokens))
+            out.flush()
+            os.fsync(out.fileno())
+        bar.close()
+        info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": tok.vocab_size,
+                "alpha": alpha if mode else None, "sampler": sampler if mode else None,
+                "seed": seed if mode else None, "documents": documents}
+        write_atomic(output + ".json", json.dumps(info, indent=1, ensure_ascii=False).encode() + b"\n")
+        os.replace(tmp, output)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    reporter.done(f"encoded {total_bytes / 1e6:.1f} MB into {tokens} tokens", start)
+    return info
