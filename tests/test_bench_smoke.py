@@ -1,0 +1,59 @@
+"""The benchmark runs end to end in --quick mode and writes well-formed results (not speed)."""
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench  # noqa: E402
+import sampling_distribution  # noqa: E402
+
+
+def _corpus(tmp_path: Path) -> list[str]:
+    rng = random.Random(0)
+    words = ["alpha", "beta", "gamma", "delta", "今天", "天气", "不错", "数据", "1234", "x"]
+    paths = []
+    for name in ("en.txt", "zh.txt"):
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) + "\n" for _ in range(1500)]
+        p = tmp_path / name
+        p.write_text("".join(lines), encoding="utf-8")
+        paths.append(str(p))
+    return paths
+
+
+def test_quick_benchmark_writes_its_reports(tmp_path):
+    out = tmp_path / "out"
+    result = bench.main(["--corpus", *_corpus(tmp_path), "--quick", "--vocab-size", "400",
+                         "--out", str(out), "--cache", str(tmp_path / "cache")])
+    data = json.loads((out / "results.json").read_text())
+    assert set(data) >= {"command", "machine", "versions", "corpora", "load", "scaling", "absent"}
+    assert set(data["corpora"]) == {"en.txt", "zh.txt"}
+    for block in data["corpora"].values():
+        rates = block["rates"]
+        for key in ("bytepiece-lite tokenize det", "bytepiece-lite tokenize viterbi a=0.1",
+                    "bytepiece-lite tokenize exact a=0.1", "floor: automaton walk visiting every match",
+                    "bytepiece-lite [pyahocorasick backend] det"):
+            assert rates[key] > 0
+        assert block["compression"]["bytepiece-lite"] > 1.0
+    # every peer is either measured or listed as absent
+    measured = " ".join(next(iter(data["corpora"].values()))["rates"])
+    for peer, marker in [("SentencePiece", "SentencePiece"), ("upstream bytepiece 0.6.3", "upstream"),
+                         ("HF tokenizers", "HF tokenizers"), ("tiktoken", "tiktoken")]:
+        assert (marker in measured) != (peer in data["absent"])
+    assert {r["shape"] for r in data["scaling"]} == {"many lines", "one line"}
+    assert data["load"]["bytepiece-lite (ours)"]["load_s"] > 0
+    md = (out / "results.md").read_text()
+    assert "| SP-Unigram |" in md and "| bytepiece-lite |" in md and "## Scaling" in md
+    for png in result["plots"]:
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sampling_distribution_script_prints_its_tables(capsys):
+    sampling_distribution.main(["--draws", "500", "--alphas", "0.1"])
+    out = capsys.readouterr().out
+    assert "| alpha | segmentation | target P(w)^a/Z | exact sampler | viterbi sampler |" in out
+    assert "TV(exact sampler, target)" in out
