@@ -13,6 +13,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
 from libc.math cimport exp, log, INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
@@ -138,6 +139,8 @@ ctypedef struct Work:
     int32_t* out
     int64_t out_len
     int64_t out_cap
+    uint8_t* utf8           # a str text of a batch, encoded (see _utf8_encode)
+    int64_t utf8_cap
 
 
 cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
@@ -160,6 +163,7 @@ cdef void _work_free(Work* w) noexcept nogil:
     free(w.wsum)
     free(w.route)
     free(w.out)
+    free(w.utf8)
     memset(w, 0, sizeof(Work))
 
 
@@ -352,15 +356,60 @@ cdef int _cmp_items(const void* a, const void* b) noexcept nogil:
     return (x.len > y.len) - (x.len < y.len)
 
 
+cdef int64_t _utf8_encode(const void* data, int kind, int64_t n, Work* w) noexcept nogil:
+    """UTF-8 of a str's code points (`kind` 1, 2 or 4 bytes each) into w.utf8; its length,
+    -1 if out of memory, -2 at a lone surrogate (which UTF-8 cannot encode)."""
+    cdef int64_t i, k = 0
+    cdef uint32_t c
+    cdef void* p
+    cdef uint8_t* o
+    if 4 * n > w.utf8_cap:
+        p = realloc(w.utf8, 4 * n + 16)
+        if p == NULL:
+            return -1
+        w.utf8 = <uint8_t*>p
+        w.utf8_cap = 4 * n + 16
+    o = w.utf8
+    for i in range(n):
+        if kind == 1:
+            c = (<const uint8_t*>data)[i]
+        elif kind == 2:
+            c = (<const uint16_t*>data)[i]
+        else:
+            c = (<const uint32_t*>data)[i]
+        if c < 0x80:
+            o[k] = <uint8_t>c
+            k += 1
+        elif c < 0x800:
+            o[k] = <uint8_t>(0xC0 | (c >> 6))
+            o[k + 1] = <uint8_t>(0x80 | (c & 0x3F))
+            k += 2
+        elif c < 0x10000:
+            if 0xD800 <= c < 0xE000:
+                return -2
+            o[k] = <uint8_t>(0xE0 | (c >> 12))
+            o[k + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+            o[k + 2] = <uint8_t>(0x80 | (c & 0x3F))
+            k += 3
+        else:
+            o[k] = <uint8_t>(0xF0 | (c >> 18))
+            o[k + 1] = <uint8_t>(0x80 | ((c >> 12) & 0x3F))
+            o[k + 2] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+            o[k + 3] = <uint8_t>(0x80 | (c & 0x3F))
+            k += 4
+    return k
+
+
 ctypedef struct BatchJob:
     const Trie* trie
     int mode
     double alpha
     uint64_t* keys
     int64_t* starts         # position of each text in the stream it continues (0 if none)
-    const uint8_t** ptrs
+    const uint8_t** ptrs    # a bytes text, or the code points of a str text ...
     int64_t* lens
-    int64_t* counts
+    int8_t* kinds           # ... of this many bytes each (0 for bytes)
+    int64_t* counts         # tokens of each text; -2: a str text with a lone surrogate
     Py_ssize_t* bounds      # range r covers texts bounds[r] .. bounds[r + 1] - 1
     Work* works             # one per range
     int nranges
@@ -371,11 +420,24 @@ def _run_range(size_t addr, int r):
     cdef BatchJob* job = <BatchJob*>addr
     cdef Work* w = &job.works[r]
     cdef Py_ssize_t k
-    cdef int64_t before
+    cdef int64_t before, n
+    cdef const uint8_t* p
     with nogil:
         for k in range(job.bounds[r], job.bounds[r + 1]):
             before = w.out_len
-            if _segment_text(job.trie, job.ptrs[k], job.lens[k], job.starts[k], job.mode, job.alpha,
+            p = job.ptrs[k]
+            n = job.lens[k]
+            if job.kinds[k] != 0:
+                # str texts are encoded here, in parallel, rather than one by one under the GIL
+                n = _utf8_encode(p, job.kinds[k], n, w)
+                if n == -2:
+                    job.counts[k] = -2
+                    continue
+                if n < 0:
+                    w.out_len = -1
+                    break
+                p = w.utf8
+            if _segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha,
                              job.keys[k], w) != 0:
                 w.out_len = -1
                 break
@@ -737,13 +799,15 @@ cdef class Vocab:
     def encode_batch(self, list texts not None, int mode, double alpha, uint64_t seed,
                      int num_threads=1, executor=None, int output=0, bint bos=False,
                      bint eos=False, const int64_t[::1] starts=None, uint64_t stream=0):
-        """Segment every text of `texts` (bytes) on `num_threads` threads, GIL released.
+        """Segment every text of `texts` on `num_threads` threads, GIL released.
 
-        Text k draws from stream_key(seed, k); or, when `starts` is given, the texts are
-        consecutive pieces of one text cut at chunk boundaries, text k beginning at byte
-        starts[k], and all draw from stream_key(seed, stream) as that whole text would.  The texts are split into contiguous ranges
-        of about equal bytes, one per thread (`executor.map` runs them), so results never
-        depend on the number of threads.  `output`: OUT_ARRAYS gives (ids, offsets) with
+        A text is bytes, or a str already NFC-normalized (the threads encode it to UTF-8;
+        a lone surrogate raises UnicodeEncodeError).  Text k draws from stream_key(seed, k);
+        or, when `starts` is given, the texts are consecutive pieces of one text cut at chunk
+        boundaries, text k beginning at byte starts[k], and all draw from
+        stream_key(seed, stream) as that whole text would.  The texts are split into
+        contiguous ranges of about equal size, one per thread (`executor.map` runs them), so
+        results never depend on the number of threads.  `output`: OUT_ARRAYS gives (ids, offsets) with
         the ids of text k in ids[offsets[k]:offsets[k + 1]] (uint32, int64 numpy arrays);
         OUT_IDS a list of id lists; OUT_PIECES a list of piece lists.  `bos`/`eos` add ids
         1/2 around every text (not for OUT_PIECES).
@@ -762,17 +826,24 @@ cdef class Vocab:
         job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
         job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
         job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
         try:
-            if not (job.keys and job.starts and job.ptrs and job.lens and job.counts):
+            if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
                 raise MemoryError()
             if starts is not None and starts.shape[0] != n:
                 raise ValueError(f"{n} texts but {starts.shape[0]} starts")
             for k in range(n):
                 obj = texts[k]
-                if type(obj) is not bytes:
-                    raise TypeError(f"text {k} is {type(obj).__name__}, not bytes")
-                job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
-                job.lens[k] = PyBytes_GET_SIZE(obj)
+                if type(obj) is bytes:
+                    job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
+                    job.lens[k] = PyBytes_GET_SIZE(obj)
+                    job.kinds[k] = 0
+                elif type(obj) is str:
+                    job.ptrs[k] = <const uint8_t*>PyUnicode_DATA(obj)
+                    job.lens[k] = PyUnicode_GET_LENGTH(obj)
+                    job.kinds[k] = <int8_t>PyUnicode_KIND(obj)
+                else:
+                    raise TypeError(f"text {k} is {type(obj).__name__}, not bytes or str")
                 job.keys[k] = _stream_key(seed, stream if starts is not None else k)
                 job.starts[k] = 0 if starts is None else starts[k]
                 total_bytes += job.lens[k]
@@ -807,6 +878,9 @@ cdef class Vocab:
             for r in range(num_threads):
                 if job.works[r].out_len < 0:
                     raise MemoryError("out of memory while segmenting")
+            for k in range(n):
+                if job.counts[k] == -2:
+                    texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
             if output == OUT_ARRAYS:
                 return self._to_arrays(&job, n, bos, eos)
             return self._to_lists(&job, n, self._pieces if output == OUT_PIECES else self._ids,
@@ -822,6 +896,7 @@ cdef class Vocab:
             free(job.ptrs)
             free(job.lens)
             free(job.counts)
+            free(job.kinds)
 
     cdef tuple _to_arrays(self, BatchJob* job, Py_ssize_t n, bint bos, bint eos):
         cdef Py_ssize_t k, i, r

@@ -120,6 +120,7 @@ class PyVocab:
                      num_threads: int = 1, executor=None, output: int = 0, bos: bool = False,
                      eos: bool = False, starts=None, stream: int = 0):
         """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
+        texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
         if starts is None:
             rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), 0) for k, t in enumerate(texts)]
         else:

@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 import threading
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
@@ -14,7 +15,7 @@ import numpy as np
 from . import _rng
 from . import model as _model
 from . import stream as _stream
-from .normalize import to_bytes
+from .normalize import nfc, to_bytes
 
 __all__ = ["Encoding", "Tokenizer"]
 
@@ -159,11 +160,16 @@ class Tokenizer:
         mode, alpha, seed = self._mode(alpha, sampler, seed)
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
-        data = [to_bytes(t) for t in texts]
+        data = [_batch_text(t) for t in texts]
         threads = _thread_count(num_threads, sum(map(len, data)), len(data))
-        return self._vocab.encode_batch(data, mode, alpha, seed, threads,
-                                        _executor(threads) if threads > 1 else None,
-                                        output, bos, eos)
+        try:
+            return self._vocab.encode_batch(data, mode, alpha, seed, threads,
+                                            _executor(threads) if threads > 1 else None,
+                                            output, bos, eos)
+        except UnicodeEncodeError:
+            for t in data:
+                to_bytes(t)         # the error message of the single-text calls
+            raise
 
     def tokenize(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                  seed: int | None = None) -> list[bytes]:
@@ -376,6 +382,15 @@ class Tokenizer:
 _OUT_ARRAYS, _OUT_IDS, _OUT_PIECES = 0, 1, 2
 # Small batches are not worth a thread hop.
 _MIN_BYTES_PER_THREAD = 1 << 16
+
+
+def _batch_text(text: Text) -> Text:
+    """A batch item as the core takes it: bytes, or NFC str (the core's threads encode it)."""
+    if type(text) is str:
+        return text if text.isascii() or unicodedata.is_normalized("NFC", text) else nfc(text)
+    if type(text) is bytes:
+        return text
+    return to_bytes(text)
 
 
 def _thread_count(num_threads: int | None, total_bytes: int, count: int) -> int:

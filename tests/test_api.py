@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import unicodedata
 import threading
 
 import numpy as np
@@ -199,6 +200,20 @@ def test_batch_equals_per_item_loop_for_every_thread_count(tok, sampler):
         pieces = tok.tokenize_batch(texts, alpha, sampler=sampler, seed=11, num_threads=2)
         assert [[tok.piece_to_id(p) for p in row] for row in pieces] == runs[0]
         assert tok.encode_array(texts[0], alpha, sampler=sampler, seed=11).tolist() == runs[0][0]
+
+
+def test_batch_str_texts_of_every_width_match_their_utf8(tok):
+    # The core encodes str batch items itself (1-, 2- and 4-byte code points); NFC first.
+    texts = ["ascii only", "latin-1: café ÿ", "BMP: 今天天气不错 €", "astral: 😀𝄞 and 今", "e\u0301 needs NFC",
+             "", "\x00\x7f\x80\u07ff\u0800\uffff\U00010000\U0010ffff"]
+    as_bytes = [unicodedata.normalize("NFC", t).encode() for t in texts]
+    for alpha in (None, 0.2):
+        for threads in (1, 2):
+            assert tok.encode_batch(texts, alpha, seed=5, num_threads=threads) == \
+                tok.encode_batch(as_bytes, alpha, seed=5, num_threads=threads)
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    with pytest.raises(ValueError, match="not valid Unicode.*surrogate"):
+        tok.encode_batch(["fine", "bad \ud800 text"], num_threads=2)
 
 
 def test_batch_argument_checks(tok):
