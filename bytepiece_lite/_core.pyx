@@ -127,13 +127,15 @@ ctypedef struct Trie:
     int32_t* piece_len
     int64_t size
     int32_t max_len
-    int32_t ring_mask       # ring buffers of scores hold max_len + 1 positions (power of two)
 
 # Per-call scratch space: ring buffers of scores (and of sums, for exact sampling), the route
 # array of the current chunk, and the output buffer of piece indices.
 ctypedef struct Work:
-    double* ring
-    double* wsum
+    # The live walks of the Viterbi loop, oldest (= longest match so far) first: trie state,
+    # start position, and the score at the start.  At most max_len + 1 are alive.
+    int32_t* act_x
+    int64_t* act_s
+    double* act_sc
     int32_t* route
     int64_t route_cap
     int32_t* out
@@ -144,23 +146,17 @@ ctypedef struct Work:
 
 
 cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
-    cdef int32_t j
     memset(w, 0, sizeof(Work))
-    w.ring = <double*>malloc((t.ring_mask + 1) * sizeof(double))
-    w.wsum = <double*>malloc((t.ring_mask + 1) * sizeof(double))
-    if w.ring == NULL or w.wsum == NULL:
-        return -1
-    # Between chunks every slot is -inf / 0: a chunk resets each slot it reads, and its
-    # end slot when it finishes.
-    for j in range(t.ring_mask + 1):
-        w.ring[j] = -INFINITY
-        w.wsum[j] = 0.0
-    return 0
+    w.act_x = <int32_t*>malloc((t.max_len + 2) * sizeof(int32_t))
+    w.act_s = <int64_t*>malloc((t.max_len + 2) * sizeof(int64_t))
+    w.act_sc = <double*>malloc((t.max_len + 2) * sizeof(double))
+    return -1 if w.act_x == NULL or w.act_s == NULL or w.act_sc == NULL else 0
 
 
 cdef void _work_free(Work* w) noexcept nogil:
-    free(w.ring)
-    free(w.wsum)
+    free(w.act_x)
+    free(w.act_s)
+    free(w.act_sc)
     free(w.route)
     free(w.out)
     free(w.utf8)
@@ -221,80 +217,85 @@ cdef int _segment_chunk_exact(const Trie* t, const uint8_t* text, int64_t n, int
 cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t n,
                                     int64_t offset, const int mode, double alpha, uint64_t key,
                                     Work* w) noexcept nogil:
+    # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
+    # live walks advance by text[i] together, so every candidate piece they reach ends at
+    # e = i + 1, visited oldest walk (longest piece) first, as Aho-Corasick reports them.
+    # The walks' lookups are independent of each other, so the CPU overlaps their cache
+    # misses, where walking from one start to the end of its match is one chain of misses.
     cdef const Node* nodes = t.nodes
-    cdef int32_t mask = t.ring_mask
-    cdef double* ring = w.ring
-    cdef double* wsum = w.wsum
+    cdef int32_t* ax = w.act_x
+    cdef int64_t* ast = w.act_s
+    cdef double* asc = w.act_sc
     cdef int32_t* route
     cdef int32_t* out
-    cdef int64_t s, i, e, k, lo, hi
-    cdef int32_t x, nx, j, pid, tmp
-    cdef double sc, lp, cand, cur, wgt, total
+    cdef int64_t i, e, k, lo, hi
+    cdef int32_t x, nx, r, pid, tmp, na = 0, m
+    cdef uint8_t c
+    cdef double lp, cand, best, wgt, total, start_score = 0.0
     if n <= 0:
         return 0
     if _reserve(w, n + 1, w.out_len + n) != 0:
         return -1
     route = w.route
-    ring[0] = 0.0
-    wsum[0] = 1.0
-    for s in range(n):
-        j = <int32_t>(s & mask)
-        if mode == 2:
-            sc = ring[j] + log(wsum[j])
-        else:
-            sc = ring[j]
-        ring[j] = -INFINITY
-        wsum[j] = 0.0
-        x = 0
-        i = s
-        while i < n:
-            nx = nodes[x].base + text[i]
+    for i in range(n):
+        c = text[i]
+        e = i + 1
+        ax[na] = 0                      # the walk that starts at i
+        ast[na] = i
+        asc[na] = start_score
+        na += 1
+        best = -INFINITY
+        total = 0.0
+        r = 0
+        m = 0
+        for k in range(na):
+            x = ax[k]
+            nx = nodes[x].base + c
             if nodes[nx].check != x:
-                break
-            x = nx
-            i += 1
-            lp = nodes[x].logp
-            j = <int32_t>(i & mask)
-            if mode != 0 and lp == -INFINITY:
-                continue
+                continue                # this walk ends
+            ax[m] = nx
+            if mode != 0:
+                ast[m] = ast[k]         # only the samplers' draws need the start
+            asc[m] = asc[k]
+            m += 1
+            lp = nodes[nx].logp
             if mode == 0:
-                # Branch-free: whether a candidate wins is unpredictable.
-                cand = sc + lp
-                cur = ring[j]
-                route[i] = _select_i32(cand > cur, x, route[i])
-                ring[j] = _max_f64(cand, cur)
-            elif mode == 1:
-                cand = sc + lp
-                cur = ring[j]
-                if cur == -INFINITY or _sigmoid_accept(
-                        alpha * (cand - cur), _draw(key, offset + i, i - s)):
-                    ring[j] = cand
-                    route[i] = x
+                # Branch-free: whether a candidate wins is unpredictable (a non-piece node
+                # has logp = -inf and never wins).
+                cand = asc[k] + lp
+                r = _select_i32(cand > best, nx, r)
+                best = _max_f64(cand, best)
+                continue
+            if lp == -INFINITY:
+                continue
+            if mode == 1:
+                cand = asc[k] + lp
+                if best == -INFINITY or _sigmoid_accept(
+                        alpha * (cand - best), _draw(key, offset + e, e - ast[k])):
+                    best = cand
+                    r = nx
             else:
                 # Exact sampling: score[e] = logsumexp of all candidates, kept as a running
-                # maximum m (in ring) and a sum of exp(c - m) (in wsum); reservoir acceptance
+                # maximum (best) and a sum of exp(c - best) (total); reservoir acceptance
                 # with probability weight / running total.
-                cand = sc + alpha * lp
-                total = wsum[j]
+                cand = asc[k] + alpha * lp
                 if total == 0.0:
-                    ring[j] = cand
-                    wsum[j] = 1.0
-                    route[i] = x
+                    best = cand
+                    total = 1.0
+                    r = nx
                     continue
-                cur = ring[j]
-                if cand <= cur:
-                    wgt = exp(cand - cur)
+                if cand <= best:
+                    wgt = exp(cand - best)
                     total = total + wgt
                 else:
-                    total = total * exp(cur - cand) + 1.0
+                    total = total * exp(best - cand) + 1.0
                     wgt = 1.0
-                    ring[j] = cand
-                wsum[j] = total
-                if <double>(_draw(key, offset + i, i - s) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
-                    route[i] = x
-    j = <int32_t>(n & mask)
-    ring[j] = -INFINITY
-    wsum[j] = 0.0
+                    best = cand
+                if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
+                    r = nx
+        na = m
+        route[e] = r
+        start_score = best + log(total) if mode == 2 else best
     # Backtrack from the end, then reverse this chunk's pieces in place.
     out = w.out
     lo = w.out_len
@@ -519,10 +520,6 @@ cdef class Vocab:
         finally:
             free(items)
         self.t.max_len = self.max_len
-        self.t.ring_mask = 1
-        while self.t.ring_mask < self.max_len + 1:
-            self.t.ring_mask *= 2
-        self.t.ring_mask -= 1
         missing = [b for b in range(256) if self.find(bytes((b,))) < 0]
         if missing:
             raise ValueError("the vocabulary lacks the single bytes "
@@ -973,27 +970,35 @@ cdef class Vocab:
         return found
 
     def walk_floor(self, bytes data not None):
-        """Benchmark floor: walk the trie and visit every match, with no Viterbi.
-
-        Returns the number of matches (so the work cannot be optimised away).
-        """
+        """Benchmark floor: the decoding loop's walk over the trie, visiting every match,
+        with no Viterbi.  Returns the number of matches (so the work cannot be optimised
+        away)."""
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
-        cdef int64_t n = len(data), s, i, count = 0
-        cdef int32_t x, nx
+        cdef int64_t n = len(data), i, count = 0
+        cdef int32_t x, nx, k, m, na = 0
         cdef const Node* nodes = self.t.nodes
-        with nogil:
-            for s in range(n):
-                x = 0
-                i = s
-                while i < n:
-                    nx = nodes[x].base + p[i]
-                    if nodes[nx].check != x:
-                        break
-                    x = nx
-                    i += 1
-                    if nodes[x].logp != -INFINITY:
-                        count += 1
-        return count
+        cdef Work w
+        if _work_init(&w, &self.t) != 0:
+            _work_free(&w)
+            raise MemoryError()
+        try:
+            with nogil:
+                for i in range(n):
+                    w.act_x[na] = 0
+                    na += 1
+                    m = 0
+                    for k in range(na):
+                        x = w.act_x[k]
+                        nx = nodes[x].base + p[i]
+                        if nodes[nx].check != x:
+                            continue
+                        w.act_x[m] = nx
+                        m += 1
+                        count += nodes[nx].logp != -INFINITY
+                    na = m
+            return count
+        finally:
+            _work_free(&w)
 
 
 # --------------------------------------------------------------------------------------
