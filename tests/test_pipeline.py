@@ -263,7 +263,9 @@ def test_torch_dataloader_workers_sample_differently_and_reproducibly(tok):
         def __getitem__(self, i):
             info = get_worker_info()
             seed = None if self.base is None else self.base * 1000 + info.id * 100 + i
-            return tok.encode("今天天气不错，我们去公园散步", 0.5, seed=seed)
+            # alpha 0.1: the most frequent segmentation of this text has probability ~3%,
+            # so 16 equal draws would mean shared random streams, not chance
+            return tok.encode("今天天气不错，我们去公园散步", 0.1, seed=seed)
 
     ds = Lines()
     ds.base = None
