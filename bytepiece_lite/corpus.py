@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import time
 from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
 
 import numpy as np
 
 from ._progress import Progress
-from .model import write_atomic
+from .model import atomic_output, write_atomic
 from .tokenizer import _OUT_ARRAYS, _executor, _thread_count
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,46 +121,35 @@ def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha:
     pool = _executor(threads) if threads > 1 else None
     reporter = Progress(progress, log)
     bar = reporter.bar("encode", total_bytes, "B")
-    folder, name = os.path.split(os.path.abspath(output))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     start = time.perf_counter()
     documents = []
     tokens = 0
-    try:
-        with open(tmp, "wb") as out:
-            if fmt == ".npy":
-                out.write(b"\0" * _NPY_HEADER)
-            for k, path in enumerate(inputs):
-                first = tokens
-                if add_bos:
-                    tokens += _write(out, np.array([tok.BOS_ID], dtype))
-                with open(path, "rb") as f:
-                    for pos, block in _blocks(f):
-                        texts, starts = _pieces(block, 4 * threads)
-                        ids, _ = tok._vocab.encode_batch(
-                            texts, mode, alpha, seed, threads, pool, _OUT_ARRAYS, False, False,
-                            np.array(starts, dtype=np.int64) + pos, k)
-                        tokens += _write(out, ids.astype(dtype))
-                        bar.update(len(block))
-                if add_eos:
-                    tokens += _write(out, np.array([tok.EOS_ID], dtype))
-                documents.append([path, first, tokens])
-            if fmt == ".npy":
-                out.seek(0)
-                out.write(_npy_header(dtype, tokens))
-            out.flush()
-            os.fsync(out.fileno())
+    with atomic_output(output) as out:
+        if fmt == ".npy":
+            out.write(b"\0" * _NPY_HEADER)
+        for k, path in enumerate(inputs):
+            first = tokens
+            if add_bos:
+                tokens += _write(out, np.array([tok.BOS_ID], dtype))
+            with open(path, "rb") as f:
+                for pos, block in _blocks(f):
+                    texts, starts = _pieces(block, 4 * threads)
+                    ids, _ = tok._vocab.encode_batch(
+                        texts, mode, alpha, seed, threads, pool, _OUT_ARRAYS, False, False,
+                        np.array(starts, dtype=np.int64) + pos, k)
+                    tokens += _write(out, ids.astype(dtype))
+                    bar.update(len(block))
+            if add_eos:
+                tokens += _write(out, np.array([tok.EOS_ID], dtype))
+            documents.append([path, first, tokens])
+        if fmt == ".npy":
+            out.seek(0)
+            out.write(_npy_header(dtype, tokens))
         bar.close()
         info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": tok.vocab_size,
                 "alpha": alpha if mode else None, "sampler": sampler if mode else None,
                 "seed": seed if mode else None, "documents": documents}
+        # the sidecar first: a reader never finds ids without their description
         write_atomic(output + ".json", json.dumps(info, indent=1, ensure_ascii=False).encode() + b"\n")
-        os.replace(tmp, output)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     reporter.done(f"encoded {total_bytes / 1e6:.1f} MB into {tokens} tokens", start)
     return info

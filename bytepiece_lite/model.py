@@ -7,13 +7,14 @@ with ids 3, 4, ... (0-2 are <pad>, <bos>, <eos>).  Loading validates everything 
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import io
 import json
 import os
 import secrets
 import zipfile
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping
 
 import numpy as np
 
@@ -234,8 +235,11 @@ def save(model: Model, path: str | os.PathLike[str]) -> None:
     write_atomic(path, data)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
+@contextlib.contextmanager
+def atomic_output(path: str) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through: readers see the old file or the whole new one,
+    never a part.  It is a temporary file in the same folder, renamed over `path` when the
+    block ends without an exception and removed otherwise."""
     folder, name = os.path.split(os.path.abspath(path))
     # Not tempfile.mkstemp: its files are 0600, and a saved model should get the usual
     # permissions (0666 less the umask), like any file the user writes.
@@ -243,7 +247,7 @@ def write_atomic(path: str, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -253,3 +257,9 @@ def write_atomic(path: str, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write `data` to `path` atomically (see atomic_output)."""
+    with atomic_output(path) as f:
+        f.write(data)
