@@ -263,10 +263,10 @@ class Trainer:
     """Learn a vocabulary from a corpus; upstream bytepiece 0.6.3's algorithm and output.
 
     >>> t = Trainer(order=4, max_vocab_size=300, min_count=2)
-    >>> t.train(["今天天气不错\\n", "天气不错\\n"] * 50, progress=False)
+    >>> t.train(["今天天气不错\\n", "天气很好\\n"] * 50, progress=False)
     >>> tok = t.tokenizer()
-    >>> tok.tokenize("天气不错")
-    [b'\\xe5\\xa4\\xa9\\xe6\\xb0\\x94\\xe4\\xb8\\x8d\\xe9\\x94\\x99']
+    >>> tok.tokenize("天气很好\\n") == ["天气很好\\n".encode()]    # a frequent line is one piece
+    True
     """
 
     def __init__(self, order: int = 6, max_vocab_size: int | Sequence[int] = 10000,

@@ -168,20 +168,10 @@ def test_docstring_examples():
     import doctest
 
     import bytepiece_lite
-    from bytepiece_lite import model, normalize, tokenizer
-    for module in (bytepiece_lite, tokenizer, model, normalize):
-        if module is tokenizer and not _has_default_model():
-            continue
+    from bytepiece_lite import corpus, model, normalize, stream, tokenizer, trainer
+    for module in (bytepiece_lite, tokenizer, model, normalize, stream, corpus, trainer):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
-
-
-def _has_default_model() -> bool:
-    try:
-        Tokenizer.default()
-    except FileNotFoundError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("sampler", ["viterbi", "exact"])
