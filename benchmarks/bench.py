@@ -279,8 +279,9 @@ def load_and_memory(kind: str, path: Path, text: str) -> dict | None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as f:
         f.write(text)
     try:
-        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, kind, str(path), f.name],
-                             capture_output=True, text=True, timeout=600)
+        # cwd elsewhere: from a source checkout, "-c" would import the uncompiled sources
+        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, kind, str(Path(path).resolve()), f.name],
+                             capture_output=True, text=True, timeout=600, cwd=tempfile.gettempdir())
     finally:
         os.unlink(f.name)
     if out.returncode != 0:

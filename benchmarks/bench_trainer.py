@@ -69,8 +69,9 @@ def _tree_pss_mb(pid: int) -> float:
 
 def run(python: str, script: str, args: list[str]) -> dict:
     """Run `script` in a fresh interpreter; its JSON line plus the process tree's peak PSS."""
+    # cwd elsewhere: from a source checkout, "-c" would import the uncompiled sources
     proc = subprocess.Popen([python, "-c", script, *args], stdout=subprocess.PIPE, text=True,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
     peak = 0.0
     while proc.poll() is None:
         if os.path.exists("/proc"):

@@ -248,7 +248,8 @@ def test_tokenizer_survives_pickling_into_a_subprocess(tok, tmp_path):
     blob.write_bytes(pickle.dumps(tok))
     code = ("import pickle,sys; t = pickle.load(open(sys.argv[1], 'rb')); "
             "print(t.encode('今天天气不错', 0.1, seed=5))")
-    out = subprocess.run([sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)          # not the checkout: "-c" puts the cwd first on sys.path
     assert out.stdout.strip() == str(tok.encode("今天天气不错", 0.1, seed=5))
 
 
