@@ -85,12 +85,18 @@ def _count_ngrams(chunks: list[bytes], order: int) -> tuple[int, list[_Table]]:
 
 
 def _merge_tables(a: _Table, b: _Table) -> _Table:
-    keys = np.concatenate((a[0], b[0]))
-    counts = np.concatenate((a[1], b[1]))
-    order = np.argsort(keys, kind="stable")
-    keys, counts = keys[order], counts[order]
-    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    return keys[first], np.add.reduceat(counts, first) if keys.size else counts
+    """a + b for sorted unique keys: b's counts are added in place where a has the key, the
+    other keys inserted in order (no re-sort of the whole, so little memory beyond the result)."""
+    keys, counts = a
+    if keys.size == 0:
+        return b
+    at = np.searchsorted(keys, b[0])
+    found = np.zeros(at.size, dtype=bool)
+    inside = at < keys.size
+    found[inside] = keys[at[inside]] == b[0][inside]
+    counts[at[found]] += b[1][found]
+    new = ~found
+    return np.insert(keys, at[new], b[0][new]), np.insert(counts, at[new], b[1][new])
 
 
 def _merge_counts(a: tuple[int, list[_Table]], b: tuple[int, list[_Table]]) -> tuple[int, list[_Table]]:
