@@ -48,12 +48,18 @@ cdef extern from *:
     /* Selects that compilers keep branch-free (maxsd; and/xor), where an if would become a
        conditional branch that mispredicts whenever the winner is unpredictable. */
     static inline double bpl_max_f64(double a, double b) { return a > b ? a : b; }
+    #if defined(__GNUC__) || defined(__clang__)
+    #define bpl_prefetch(p) __builtin_prefetch((const void*)(p))
+    #else
+    #define bpl_prefetch(p) ((void)0)
+    #endif
     static inline int32_t bpl_select_i32(int take, int32_t a, int32_t b) {
         return b ^ ((a ^ b) & -(int32_t)(take != 0));
     }
     """
     double _max_f64 "bpl_max_f64"(double a, double b) noexcept nogil
     int32_t _select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
+    void _prefetch "bpl_prefetch"(const void* p) noexcept nogil
 
 
 cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
@@ -254,6 +260,9 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
             if nodes[nx].check != x:
                 continue                # this walk ends
             ax[m] = nx
+            # The record this walk reads at the next byte is known now: ask for it early,
+            # so its cache miss overlaps the rest of this byte's work.
+            _prefetch(&nodes[nodes[nx].base + text[i + 1 if i + 1 < n else i]])
             if mode != 0:
                 ast[m] = ast[k]         # only the samplers' draws need the start
             asc[m] = asc[k]
