@@ -4,9 +4,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-MODE_DETERMINISTIC: int
-MODE_VITERBI: int
-MODE_EXACT: int
 OUT_ARRAYS: int
 OUT_IDS: int
 OUT_PIECES: int
@@ -23,12 +20,6 @@ class Vocab:
     max_len: int
     def __init__(self, pieces: list[bytes], logp: np.ndarray) -> None: ...
     def find(self, piece: bytes) -> int: ...
-    @property
-    def num_nodes(self) -> int: ...
-    @property
-    def array_size(self) -> int: ...
-    @property
-    def nbytes(self) -> int: ...
     def tokenize(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,
                  offset: int = 0) -> list[bytes]: ...
     def encode(self, data: bytes, mode: int = 0, alpha: float = 0.0, key: int = 0, *,

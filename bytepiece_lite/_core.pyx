@@ -2,12 +2,13 @@
 # loop over its matches (deterministic decoding and both samplers), the counter-based RNG,
 # and a fast reader for upstream's JSON model format.  Compiler directives live in setup.py.
 #
-# Why a forward trie walk and not Aho-Corasick: the Viterbi only needs every (start, end)
-# occurrence of a piece.  Walking the trie forward from each start position finds them with
-# no fail links, and the walks from neighbouring starts are independent dependency chains that
-# the CPU overlaps, where an Aho-Corasick walk is one long serial chain of cache misses.  For a
-# fixed end position the candidates still arrive longest first (start ascending), which is the
-# order Aho-Corasick reports them in, so strict `>` ties resolve exactly as upstream's.
+# Why live trie walks and not Aho-Corasick: the Viterbi only needs every (start, end)
+# occurrence of a piece.  Every start position opens a walk down the trie; at each byte all
+# live walks step by it together, so the candidates of an end arrive together, oldest walk
+# (longest piece) first, which is the order Aho-Corasick reports them in: strict `>` ties
+# resolve exactly as upstream's.  There are no fail links to chase, and the walks' lookups
+# are independent of each other, so their cache misses overlap, where an Aho-Corasick walk is
+# one long serial chain of them.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
@@ -35,9 +36,6 @@ DEF MIX2 = 0x94D049BB133111EB
 DEF MAX_PIECE_LEN = 65535
 DEF ID_OFFSET = 3           # ids 0, 1, 2 are <pad>, <bos>, <eos>
 
-MODE_DETERMINISTIC = 0
-MODE_VITERBI = 1
-MODE_EXACT = 2
 OUT_ARRAYS = 0
 OUT_IDS = 1
 OUT_PIECES = 2
@@ -738,23 +736,6 @@ cdef class Vocab:
         if len(piece) == 0:
             return -1
         return self._find(<const uint8_t*>PyBytes_AS_STRING(piece), len(piece))
-
-    @property
-    def num_nodes(self):
-        cdef int64_t i, k = 0
-        for i in range(self.t.size):
-            if self.t.nodes[i].check != -1:
-                k += 1
-        return k
-
-    @property
-    def array_size(self):
-        return self.t.size
-
-    @property
-    def nbytes(self):
-        """Memory held by the compiled arrays."""
-        return self.t.size * (sizeof(Node) + sizeof(int32_t)) + self.num_pieces * sizeof(int32_t)
 
     # ---------------------------------------------------------------- segmentation
     cdef int _run(self, bytes data, int mode, double alpha, uint64_t key, int64_t offset,
