@@ -13,6 +13,8 @@
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object)
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
 from libc.math cimport exp, log, INFINITY
@@ -54,10 +56,27 @@ cdef extern from *:
     static inline int32_t bpl_select_i32(int take, int32_t a, int32_t b) {
         return b ^ ((a ^ b) & -(int32_t)(take != 0));
     }
+    /* list[at + i] = table[idx[i]] (a new reference) for i < n.  The table's objects are
+       scattered over megabytes and each one's reference count is written: prefetch the
+       table slot 16 tokens ahead and the object 8 ahead so that the misses overlap. */
+    static inline void bpl_fill_list(PyObject* list, Py_ssize_t at, PyObject* table,
+                                     const int32_t* idx, Py_ssize_t n) {
+        PyObject** tab = ((PyTupleObject*)table)->ob_item;
+        PyObject** out = ((PyListObject*)list)->ob_item + at;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i + 16 < n) bpl_prefetch(&tab[idx[i + 16]]);
+            if (i + 8 < n) bpl_prefetch(tab[idx[i + 8]]);
+            PyObject* o = tab[idx[i]];
+            Py_INCREF(o);
+            out[i] = o;
+        }
+    }
     """
     double _max_f64 "bpl_max_f64"(double a, double b) noexcept nogil
     int32_t _select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
     void _prefetch "bpl_prefetch"(const void* p) noexcept nogil
+    void _fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
+                                    Py_ssize_t n) noexcept
 
 
 cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
@@ -408,6 +427,92 @@ cdef int64_t _utf8_encode(const void* data, int kind, int64_t n, Work* w) noexce
     return k
 
 
+# Ranges of code points that are assigned (in Unicode 14 already, so their properties are
+# fixed for good), have combining class 0 and NFC_Quick_Check=Yes, and are the second half
+# of no canonical composition: a str made of them only is NFC.  Most text in the scripts
+# they cover passes this check in C, where Python's unicodedata.is_normalized costs ~5 ns a
+# character; the rest goes through that.  The tests check every code point against
+# unicodedata.  Sorted; pairs of first, last.
+DEF NFC_RANGES = 21
+cdef uint32_t _nfc_ranges[2 * NFC_RANGES]
+_nfc_ranges[:] = [
+    0x0000, 0x02FF,     # Latin, IPA
+    0x03A3, 0x0482,     # Greek (most), Cyrillic
+    0x0488, 0x052F,     # Cyrillic
+    0x05D0, 0x05EA,     # Hebrew letters
+    0x0620, 0x064A,     # Arabic letters
+    0x1E00, 0x1F15,     # Latin Extended Additional
+    0x2002, 0x2064,     # General Punctuation
+    0x20A0, 0x20C0,     # currency signs
+    0x2190, 0x2328,     # arrows, mathematical operators
+    0x2460, 0x2ADB,     # enclosed alphanumerics, box drawing, shapes, symbols
+    0x3000, 0x3029,     # CJK punctuation
+    0x3041, 0x3096,     # Hiragana
+    0x309B, 0x30FF,     # Katakana
+    0x3105, 0x312F,     # Bopomofo
+    0x3131, 0x318E,     # Hangul compatibility jamo
+    0x3220, 0xA48C,     # CJK ideographs (Extension A, unified), Yi
+    0xAC00, 0xD7A3,     # Hangul syllables
+    0xFF01, 0xFFBE,     # fullwidth and halfwidth forms
+    0x1F300, 0x1F6D7,   # pictographs, emoji
+    0x1F900, 0x1FA53,   # supplemental symbols, emoji
+    0x20000, 0x2A6DF,   # CJK Extension B
+]
+
+
+# The same for the Basic Multilingual Plane as a bitmap (one lookup a character, no branch).
+cdef uint8_t _nfc_bmp[8192]
+
+
+cdef void _nfc_fill_bmp() noexcept nogil:
+    cdef int r
+    cdef uint32_t c
+    memset(_nfc_bmp, 0, sizeof(_nfc_bmp))
+    for r in range(NFC_RANGES):
+        c = _nfc_ranges[2 * r]
+        while c <= _nfc_ranges[2 * r + 1] and c < 0x10000:
+            _nfc_bmp[c >> 3] |= 1 << (c & 7)
+            c += 1
+
+
+_nfc_fill_bmp()
+
+
+cdef bint _nfc_stable_astral(uint32_t c) noexcept nogil:
+    cdef int r
+    for r in range(NFC_RANGES):
+        if _nfc_ranges[2 * r] <= c <= _nfc_ranges[2 * r + 1]:
+            return True
+    return False
+
+
+cdef bint _nfc_stable(const void* data, int kind, Py_ssize_t n) noexcept nogil:
+    """Whether a str's code points (`kind` 1, 2 or 4 bytes each) are all in _nfc_ranges,
+    so that the str is certainly NFC (False: it may or may not be)."""
+    cdef Py_ssize_t i
+    cdef uint32_t c
+    cdef uint8_t acc = 1
+    if kind == 1:
+        return True         # Latin-1 lies in the first range
+    if kind == 2:
+        for i in range(n):
+            c = (<const uint16_t*>data)[i]
+            acc &= _nfc_bmp[c >> 3] >> (c & 7)
+        return acc
+    for i in range(n):
+        c = (<const uint32_t*>data)[i]
+        if c < 0x10000:
+            acc &= _nfc_bmp[c >> 3] >> (c & 7)
+        elif not _nfc_stable_astral(c):
+            return False
+    return acc
+
+
+def nfc_quick_check(str text not None):
+    """True if `text` is certainly NFC by the core's quick check (False: it may be or not)."""
+    return _nfc_stable(PyUnicode_DATA(text), PyUnicode_KIND(text), PyUnicode_GET_LENGTH(text))
+
+
 ctypedef struct BatchJob:
     const Trie* trie
     int mode
@@ -418,38 +523,63 @@ ctypedef struct BatchJob:
     int64_t* lens
     int8_t* kinds           # ... of this many bytes each (0 for bytes)
     int64_t* counts         # tokens of each text; -2: a str text with a lone surrogate
-    Py_ssize_t* bounds      # range r covers texts bounds[r] .. bounds[r + 1] - 1
-    Work* works             # one per range
-    int nranges
+    Py_ssize_t* bounds      # block b covers texts bounds[b] .. bounds[b + 1] - 1
+    Work* works             # one per block: its scratch space and its output
+    int8_t* done            # block b is finished (written with release, read with acquire)
+    int nblocks
+    int next_block          # the next block to take (atomic)
 
 
-def _run_range(size_t addr, int r):
-    """Segment range r of a BatchJob (at address addr) with the GIL released."""
-    cdef BatchJob* job = <BatchJob*>addr
-    cdef Work* w = &job.works[r]
+cdef extern from *:
+    """
+    static inline int bpl_fetch_add(int* p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+    static inline void bpl_store_release(int8_t* p, int8_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+    static inline int8_t bpl_load_acquire(const int8_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+    """
+    int _fetch_add "bpl_fetch_add"(int* p) noexcept nogil
+    void _store_release "bpl_store_release"(int8_t* p, int8_t v) noexcept nogil
+    int8_t _load_acquire "bpl_load_acquire"(const int8_t* p) noexcept nogil
+
+
+cdef int _take_block(BatchJob* job) noexcept nogil:
+    """Take the next unclaimed block and segment it; its index, or -1 when none is left."""
+    cdef int b = _fetch_add(&job.next_block)
+    cdef Work* w
     cdef Py_ssize_t k
     cdef int64_t before, n
     cdef const uint8_t* p
-    with nogil:
-        for k in range(job.bounds[r], job.bounds[r + 1]):
-            before = w.out_len
-            p = job.ptrs[k]
-            n = job.lens[k]
-            if job.kinds[k] != 0:
-                # str texts are encoded here, in parallel, rather than one by one under the GIL
-                n = _utf8_encode(p, job.kinds[k], n, w)
-                if n == -2:
-                    job.counts[k] = -2
-                    continue
-                if n < 0:
-                    w.out_len = -1
-                    break
-                p = w.utf8
-            if _segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha,
-                             job.keys[k], w) != 0:
+    if b >= job.nblocks:
+        return -1
+    w = &job.works[b]
+    for k in range(job.bounds[b], job.bounds[b + 1]):
+        before = w.out_len
+        p = job.ptrs[k]
+        n = job.lens[k]
+        if job.kinds[k] != 0:
+            # str texts are encoded here, in parallel, rather than one by one under the GIL
+            n = _utf8_encode(p, job.kinds[k], n, w)
+            if n == -2:
+                job.counts[k] = -2
+                continue
+            if n < 0:
                 w.out_len = -1
                 break
-            job.counts[k] = w.out_len - before
+            p = w.utf8
+        if _segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha,
+                         job.keys[k], w) != 0:
+            w.out_len = -1
+            break
+        job.counts[k] = w.out_len - before
+    _store_release(&job.done[b], 1)
+    return b
+
+
+def _work_blocks(size_t addr):
+    """A pool thread's part of a BatchJob (at address addr): blocks until none is left."""
+    cdef BatchJob* job = <BatchJob*>addr
+    with nogil:
+        while _take_block(job) >= 0:
+            pass
 
 
 # Free slots of the double array form a doubly linked list, stored at index slot + 1 so that
@@ -769,39 +899,45 @@ cdef class Vocab:
         # The list holds shared objects from `table` (the pieces or their ids): no object
         # is created per token.
         cdef Work w
-        cdef Py_ssize_t i
-        cdef object item
         cdef list result
         try:
             self._run(data, mode, alpha, key, offset, &w)
             result = PyList_New(w.out_len)
-            for i in range(w.out_len):
-                item = <object>PyTuple_GET_ITEM(table, w.out[i])
-                Py_INCREF(item)
-                PyList_SET_ITEM(result, i, item)
+            _fill_list(result, 0, table, w.out, w.out_len)
             return result
         finally:
             _work_free(&w)
 
     def encode_batch(self, list texts not None, int mode, double alpha, uint64_t seed,
                      int num_threads=1, executor=None, int output=0, bint bos=False,
-                     bint eos=False, const int64_t[::1] starts=None, uint64_t stream=0):
+                     bint eos=False, const int64_t[::1] starts=None, uint64_t stream=0,
+                     prepare=None, Py_ssize_t min_bytes_per_thread=0):
         """Segment every text of `texts` on `num_threads` threads, GIL released.
 
         A text is bytes, or a str already NFC-normalized (the threads encode it to UTF-8;
-        a lone surrogate raises UnicodeEncodeError).  Text k draws from stream_key(seed, k);
-        or, when `starts` is given, the texts are consecutive pieces of one text cut at chunk
-        boundaries, text k beginning at byte starts[k], and all draw from
-        stream_key(seed, stream) as that whole text would.  The texts are split into
-        contiguous ranges of about equal size, one per thread (`executor.map` runs them), so
-        results never depend on the number of threads.  `output`: OUT_ARRAYS gives (ids, offsets) with
-        the ids of text k in ids[offsets[k]:offsets[k + 1]] (uint32, int64 numpy arrays);
-        OUT_IDS a list of id lists; OUT_PIECES a list of piece lists.  `bos`/`eos` add ids
-        1/2 around every text (not for OUT_PIECES).
+        a lone surrogate raises UnicodeEncodeError).  With `prepare`, any other text, and
+        any str that the quick check (see _nfc_ranges) cannot tell NFC, is replaced by
+        prepare(text) first, which must return such a text.  With `min_bytes_per_thread`,
+        fewer threads run when there are fewer bytes (code points of a str) per thread.
+
+        Text k draws from stream_key(seed, k); or, when `starts` is given, the texts are
+        consecutive pieces of one text cut at chunk boundaries, text k beginning at byte
+        starts[k], and all draw from stream_key(seed, stream) as that whole text would.
+        The texts are split into contiguous blocks of about equal size that this thread and
+        num_threads - 1 tasks submitted to `executor` take in turn; a text's result depends
+        only on the text and its stream, so results never depend on the number of threads.
+
+        `output`: OUT_ARRAYS gives (ids, offsets) with the ids of text k in
+        ids[offsets[k]:offsets[k + 1]] (uint32, int64 numpy arrays); OUT_IDS a list of id
+        lists; OUT_PIECES a list of piece lists.  `bos`/`eos` add ids 1/2 around every text
+        (not for OUT_PIECES).
         """
         cdef Py_ssize_t n = len(texts), k, r, total_bytes = 0, acc
+        cdef int nblocks, emitted = 0
+        cdef list result = None
         cdef BatchJob job
         cdef object obj
+        cdef list held = []         # what prepare() returned: the job points into it
         if num_threads < 1:
             raise ValueError("num_threads must be >= 1")
         memset(&job, 0, sizeof(BatchJob))
@@ -821,6 +957,11 @@ cdef class Vocab:
                 raise ValueError(f"{n} texts but {starts.shape[0]} starts")
             for k in range(n):
                 obj = texts[k]
+                if prepare is not None and type(obj) is not bytes and (
+                        type(obj) is not str or not _nfc_stable(
+                            PyUnicode_DATA(obj), PyUnicode_KIND(obj), PyUnicode_GET_LENGTH(obj))):
+                    obj = prepare(obj)
+                    held.append(obj)
                 if type(obj) is bytes:
                     job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
                     job.lens[k] = PyBytes_GET_SIZE(obj)
@@ -834,35 +975,64 @@ cdef class Vocab:
                 job.keys[k] = _stream_key(seed, stream if starts is not None else k)
                 job.starts[k] = 0 if starts is None else starts[k]
                 total_bytes += job.lens[k]
+            if min_bytes_per_thread > 0:
+                num_threads = <int>min(num_threads, max(1, total_bytes // min_bytes_per_thread))
             if num_threads > n:
                 num_threads = <int>max(n, 1)
-            job.nranges = num_threads
-            job.bounds = <Py_ssize_t*>malloc((num_threads + 1) * sizeof(Py_ssize_t))
-            job.works = <Work*>malloc(num_threads * sizeof(Work))
-            if not (job.bounds and job.works):
+            # Blocks are taken in turn by the pool threads and by this thread, which also
+            # turns each finished block into Python objects (that needs the GIL, so it is
+            # serial): the pool threads take more blocks meanwhile, and the serial part
+            # overlaps the parallel one.
+            nblocks = 1 if num_threads == 1 else <int>min(n, 16 * num_threads)
+            job.nblocks = nblocks
+            job.bounds = <Py_ssize_t*>malloc((nblocks + 1) * sizeof(Py_ssize_t))
+            job.works = <Work*>malloc(nblocks * sizeof(Work))
+            job.done = <int8_t*>malloc(nblocks)
+            if not (job.bounds and job.works and job.done):
                 raise MemoryError()
-            memset(job.works, 0, num_threads * sizeof(Work))
+            memset(job.works, 0, nblocks * sizeof(Work))
+            memset(job.done, 0, nblocks)
             job.bounds[0] = 0
             r = 1
             acc = 0
             for k in range(n):
                 acc += job.lens[k]
-                while r < num_threads and acc * num_threads >= total_bytes * r:
+                while r < nblocks and acc * nblocks >= total_bytes * r:
                     job.bounds[r] = k + 1
                     r += 1
-            while r <= num_threads:
+            while r <= nblocks:
                 job.bounds[r] = n
                 r += 1
-            for r in range(num_threads):
+            for r in range(nblocks):
                 if _work_init(&job.works[r], &self.t) != 0:
                     raise MemoryError()
             addr = <size_t>&job
-            if num_threads == 1 or executor is None:
-                for r in range(num_threads):
-                    _run_range(addr, r)
-            else:
-                list(executor.map(_run_range, [addr] * num_threads, range(num_threads)))
-            for r in range(num_threads):
+            futures = []
+            if num_threads > 1 and executor is not None:
+                futures = [executor.submit(_work_blocks, addr) for r in range(num_threads - 1)]
+            try:
+                if output == OUT_ARRAYS:
+                    with nogil:
+                        while _take_block(&job) >= 0:
+                            pass
+                else:
+                    result = PyList_New(n)
+                    table = self._pieces if output == OUT_PIECES else self._ids
+                    bos = bos and output == OUT_IDS
+                    eos = eos and output == OUT_IDS
+                    while True:
+                        with nogil:
+                            r = _take_block(&job)
+                        emitted = self._emit_rows(&job, emitted, result, table, bos, eos)
+                        if r < 0:
+                            break
+            finally:
+                # A pool task not yet started is not waited for: this thread has done its
+                # blocks (so a call from inside a busy pool cannot deadlock).
+                for f in futures:
+                    if not f.cancel():
+                        f.result()
+            for r in range(nblocks):
                 if job.works[r].out_len < 0:
                     raise MemoryError("out of memory while segmenting")
             for k in range(n):
@@ -870,13 +1040,14 @@ cdef class Vocab:
                     texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
             if output == OUT_ARRAYS:
                 return self._to_arrays(&job, n, bos, eos)
-            return self._to_lists(&job, n, self._pieces if output == OUT_PIECES else self._ids,
-                                  bos and output == OUT_IDS, eos and output == OUT_IDS)
+            self._emit_rows(&job, emitted, result, table, bos, eos)
+            return result
         finally:
             if job.works != NULL:
-                for r in range(job.nranges):
+                for r in range(job.nblocks):
                     _work_free(&job.works[r])
             free(job.works)
+            free(job.done)
             free(job.bounds)
             free(job.keys)
             free(job.starts)
@@ -897,7 +1068,7 @@ cdef class Vocab:
         cdef int64_t[::1] offv = offsets
         cdef int64_t pos = 0
         offv[0] = 0
-        for r in range(job.nranges):
+        for r in range(job.nblocks):
             src = job.works[r].out
             for k in range(job.bounds[r], job.bounds[r + 1]):
                 if bos:
@@ -913,31 +1084,42 @@ cdef class Vocab:
                 offv[k + 1] = pos
         return ids, offsets
 
-    cdef list _to_lists(self, BatchJob* job, Py_ssize_t n, tuple table, bint bos, bint eos):
-        cdef Py_ssize_t k, i, r
+    cdef int _emit_rows(self, BatchJob* job, int first, list result, tuple table, bint bos,
+                        bint eos) except -1:
+        """Fill the rows of result for the finished blocks first, first + 1, ... (stopping
+        at the first unfinished one); the next block to emit."""
+        cdef Py_ssize_t k
+        cdef int b = first
         cdef const int32_t* src
-        cdef list result = PyList_New(n), row
+        cdef list row
         cdef object item
-        for r in range(job.nranges):
-            src = job.works[r].out
-            for k in range(job.bounds[r], job.bounds[r + 1]):
+        while b < job.nblocks and _load_acquire(&job.done[b]):
+            if job.works[b].out_len < 0:
+                return job.nblocks      # out of memory: reported by the caller
+            src = job.works[b].out
+            for k in range(job.bounds[b], job.bounds[b + 1]):
+                if job.counts[k] < 0:
+                    continue            # a lone surrogate: reported by the caller
                 row = PyList_New(job.counts[k] + bos + eos)
                 if bos:
                     item = 1
                     Py_INCREF(item)
                     PyList_SET_ITEM(row, 0, item)
-                for i in range(job.counts[k]):
-                    item = <object>PyTuple_GET_ITEM(table, src[i])
-                    Py_INCREF(item)
-                    PyList_SET_ITEM(row, i + bos, item)
+                _fill_list(row, bos, table, src, job.counts[k])
                 if eos:
                     item = 2
                     Py_INCREF(item)
                     PyList_SET_ITEM(row, job.counts[k] + bos, item)
                 src += job.counts[k]
+                # A row holds only ints or bytes, so it can never be part of a cycle: like a
+                # tuple of such objects it need not be tracked by the cycle collector, which
+                # would otherwise walk every row of the batch (more than once, as they are
+                # promoted through its generations), all of it serial.
+                PyObject_GC_UnTrack(row)
                 Py_INCREF(row)
                 PyList_SET_ITEM(result, k, row)
-        return result
+            b += 1
+        return b
 
     def matches(self, bytes data not None):
         """Every (start, end, piece index) occurrence in `data`, by end then longest first."""

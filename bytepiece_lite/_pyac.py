@@ -118,8 +118,11 @@ class PyVocab:
 
     def encode_batch(self, texts: list[bytes], mode: int, alpha: float, seed: int,
                      num_threads: int = 1, executor=None, output: int = 0, bos: bool = False,
-                     eos: bool = False, starts=None, stream: int = 0):
+                     eos: bool = False, starts=None, stream: int = 0, prepare=None,
+                     min_bytes_per_thread: int = 0):
         """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
+        if prepare is not None:
+            texts = [t if type(t) is bytes else prepare(t) for t in texts]
         texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
         if starts is None:
             rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), 0) for k, t in enumerate(texts)]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._progress import Progress
 from .model import atomic_output, write_atomic
-from .tokenizer import _OUT_ARRAYS, _executor, _thread_count
+from .tokenizer import _MIN_BYTES_PER_THREAD, _OUT_ARRAYS, _executor, _thread_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tokenizer import Tokenizer
@@ -117,7 +117,8 @@ def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha:
     mode, alpha, seed = tok._mode(alpha, sampler, seed)
     dtype = np.dtype(np.uint16 if tok.vocab_size <= 1 << 16 else np.uint32).newbyteorder("<")
     total_bytes = sum(os.path.getsize(p) for p in inputs)
-    threads = _thread_count(num_threads, total_bytes, 1 << 30)
+    threads = _thread_count(num_threads, 1 << 30)
+    min_bytes = _MIN_BYTES_PER_THREAD if num_threads is None else 0
     pool = _executor(threads) if threads > 1 else None
     reporter = Progress(progress, log)
     bar = reporter.bar("encode", total_bytes, "B")
@@ -136,7 +137,7 @@ def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha:
                     texts, starts = _pieces(block, 4 * threads)
                     ids, _ = tok._vocab.encode_batch(
                         texts, mode, alpha, seed, threads, pool, _OUT_ARRAYS, False, False,
-                        np.array(starts, dtype=np.int64) + pos, k)
+                        np.array(starts, dtype=np.int64) + pos, k, min_bytes_per_thread=min_bytes)
                     tokens += _write(out, ids.astype(dtype))
                     bar.update(len(block))
             if add_eos:

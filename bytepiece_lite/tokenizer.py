@@ -6,7 +6,6 @@ import math
 import numbers
 import os
 import threading
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
@@ -160,12 +159,13 @@ class Tokenizer:
         mode, alpha, seed = self._mode(alpha, sampler, seed)
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
-        data = [_batch_text(t) for t in texts]
-        threads = _thread_count(num_threads, sum(map(len, data)), len(data))
+        data = list(texts)          # our own list: the threads point into its items
+        threads = _thread_count(num_threads, len(data))
         try:
-            return self._vocab.encode_batch(data, mode, alpha, seed, threads,
-                                            _executor(threads) if threads > 1 else None,
-                                            output, bos, eos)
+            return self._vocab.encode_batch(
+                data, mode, alpha, seed, threads, _executor(threads) if threads > 1 else None,
+                output, bos, eos, prepare=_batch_text,
+                min_bytes_per_thread=_MIN_BYTES_PER_THREAD if num_threads is None else 0)
         except UnicodeEncodeError:
             for t in data:
                 to_bytes(t)         # the error message of the single-text calls
@@ -222,7 +222,8 @@ class Tokenizer:
 
         Text number k of a seeded call draws from the stream (seed, k), so
         ``encode_batch(texts, a, seed=s)[k]`` is the same for every thread count, and
-        ``encode_batch([t], a, seed=s)[0] == encode(t, a, seed=s)``.
+        ``encode_batch([t], a, seed=s)[0] == encode(t, a, seed=s)``.  The rows are not
+        tracked by the cycle collector (they hold only ints): don't put one in a cycle.
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
         >>> tok.encode_batch(["ab", "abc"], add_eos=True)
@@ -384,21 +385,18 @@ _OUT_ARRAYS, _OUT_IDS, _OUT_PIECES = 0, 1, 2
 _MIN_BYTES_PER_THREAD = 1 << 16
 
 
-def _batch_text(text: Text) -> Text:
-    """A batch item as the core takes it: bytes, or NFC str (the core's threads encode it)."""
-    if type(text) is str:
-        return text if text.isascii() or unicodedata.is_normalized("NFC", text) else nfc(text)
-    if type(text) is bytes:
-        return text
-    return to_bytes(text)
+def _batch_text(text: object) -> Text:
+    """A batch item the core's quick check did not take, as the core takes it: NFC str
+    (its threads encode it), or bytes."""
+    return nfc(text) if type(text) is str else to_bytes(text)
 
 
-def _thread_count(num_threads: int | None, total_bytes: int, count: int) -> int:
-    """Threads for `count` texts of `total_bytes` in all: `num_threads` checked, or by default
-    all cores, but no more than one per _MIN_BYTES_PER_THREAD and per text."""
+def _thread_count(num_threads: int | None, count: int) -> int:
+    """Threads for `count` texts: `num_threads` checked, or by default all cores; at most one
+    per text.  (With the default, the core also runs at most one per _MIN_BYTES_PER_THREAD.)"""
     if num_threads is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        num_threads = max(1, min(cores or 1, total_bytes // _MIN_BYTES_PER_THREAD))
+        num_threads = cores or 1
     elif isinstance(num_threads, bool) or not isinstance(num_threads, int):
         raise TypeError(f"num_threads must be an int or None, not {type(num_threads).__name__}")
     elif num_threads < 1:

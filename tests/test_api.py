@@ -194,8 +194,12 @@ def test_batch_equals_per_item_loop_for_every_thread_count(tok, sampler):
 
 def test_batch_str_texts_of_every_width_match_their_utf8(tok):
     # The core encodes str batch items itself (1-, 2- and 4-byte code points); NFC first.
+    class Str(str):
+        pass
+
     texts = ["ascii only", "latin-1: café ÿ", "BMP: 今天天气不错 €", "astral: 😀𝄞 and 今", "e\u0301 needs NFC",
-             "", "\x00\x7f\x80\u07ff\u0800\uffff\U00010000\U0010ffff"]
+             "", "\x00\x7f\x80\u07ff\u0800\uffff\U00010000\U0010ffff", "Ångström \u212b \uf900",
+             "😀 か\u3099", Str("a str subclass: e\u0301")]
     as_bytes = [unicodedata.normalize("NFC", t).encode() for t in texts]
     for alpha in (None, 0.2):
         for threads in (1, 2):

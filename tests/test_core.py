@@ -140,3 +140,30 @@ def test_native_stream_equals_python_stream():
         key = _rng.stream_key(seed, index)
         for end, length in [(1, 1), (10**6, 36), (2**40, 65535)]:
             assert _core.draw(key, end, length) == _rng.draw(key, end, length)
+
+
+def test_nfc_quick_check_only_passes_text_that_is_nfc():
+    # Every code point the core's quick check passes must be assigned, of combining class 0,
+    # its own NFC, and never the second half of a canonical composition (nor a Hangul
+    # vowel or trailing jamo): then any string of such code points is NFC.
+    seconds = set()
+    for x in range(0x110000):
+        parts = unicodedata.decomposition(chr(x)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    passed = 0
+    for c in range(0x30000):
+        ch = chr(c)
+        if not _core.nfc_quick_check(ch):
+            continue
+        passed += 1
+        assert unicodedata.category(ch) != "Cn", hex(c)
+        assert unicodedata.combining(ch) == 0, hex(c)
+        assert unicodedata.normalize("NFC", ch) == ch, hex(c)
+        assert c not in seconds and not (0x1161 <= c <= 0x1175 or 0x11A8 <= c <= 0x11C2), hex(c)
+    assert passed > 80_000
+    assert not _core.nfc_quick_check("\U00030000") and not _core.nfc_quick_check("\U0010ffff")
+    for text in ("plain", "café", "Привет", "今天天气不错，好！", "한국어", "カタカナ", "😀🤖", "𠀀"):
+        assert _core.nfc_quick_check(text), text
+    for text in ("e\u0301", "\u212b", "\uf900", "か\u3099", "\U0001f600\u0301", "\ud800"):
+        assert not _core.nfc_quick_check(text), text
