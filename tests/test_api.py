@@ -192,6 +192,31 @@ def test_batch_equals_per_item_loop_for_every_thread_count(tok, sampler):
         assert tok.encode_array(texts[0], alpha, sampler=sampler, seed=11).tolist() == runs[0][0]
 
 
+def test_concurrent_batches_share_the_pools(tok):
+    # Six threads run batches at once on the shared 2- and 3-thread pools: a call whose pool
+    # task has not started yet does all the blocks itself, so none waits on another's task.
+    texts = [TEXT[i:i + 300] for i in range(0, 3000, 23)]
+    expect = [tok.encode(t, 0.4, seed=3 + i) for i in range(6) for t in texts[:1]]
+    results = [None] * 6
+    barrier = threading.Barrier(6)
+
+    def work(k):
+        barrier.wait()
+        results[k] = [tok.encode_batch(texts, 0.4, seed=3 + k, num_threads=2 + k % 2)
+                      for _ in range(5)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    for k in range(6):
+        assert all(r == results[k][0] for r in results[k])
+        assert results[k][0] == tok.encode_batch(texts, 0.4, seed=3 + k, num_threads=1)
+        assert results[k][0][0] == expect[k]
+
+
 def test_batch_str_texts_of_every_width_match_their_utf8(tok):
     # The core encodes str batch items itself (1-, 2- and 4-byte code points); NFC first.
     class Str(str):
