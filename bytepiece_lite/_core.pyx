@@ -387,24 +387,54 @@ cdef int _cmp_items(const void* a, const void* b) noexcept nogil:
 cdef int64_t _utf8_encode(const void* data, int kind, int64_t n, Work* w) noexcept nogil:
     """UTF-8 of a str's code points (`kind` 1, 2 or 4 bytes each) into w.utf8; its length,
     -1 if out of memory, -2 at a lone surrogate (which UTF-8 cannot encode)."""
-    cdef int64_t i, k = 0
-    cdef uint32_t c
     cdef void* p
-    cdef uint8_t* o
     if 4 * n > w.utf8_cap:
         p = realloc(w.utf8, 4 * n + 16)
         if p == NULL:
             return -1
         w.utf8 = <uint8_t*>p
         w.utf8_cap = 4 * n + 16
-    o = w.utf8
-    for i in range(n):
-        if kind == 1:
-            c = (<const uint8_t*>data)[i]
-        elif kind == 2:
-            c = (<const uint16_t*>data)[i]
-        else:
-            c = (<const uint32_t*>data)[i]
+    return _utf8_write(data, kind, n, w.utf8)
+
+
+cdef inline uint32_t _code_point(const void* data, int kind, int64_t i) noexcept nogil:
+    if kind == 1:
+        return (<const uint8_t*>data)[i]
+    if kind == 2:
+        return (<const uint16_t*>data)[i]
+    return (<const uint32_t*>data)[i]
+
+
+cdef int64_t _utf8_length(const void* data, int kind, int64_t n) noexcept nogil:
+    """Length of the UTF-8 of n code points; -2 if there is a lone surrogate."""
+    cdef int64_t i, k = n
+    cdef uint32_t c, surrogate = 0
+    for i in range(n):      # no branch in the loop: the compiler vectorizes it
+        c = _code_point(data, kind, i)
+        k += (c >= 0x80) + (c >= 0x800) + (c >= 0x10000)
+        surrogate |= (c - 0xD800) < 0x800
+    return -2 if surrogate else k
+
+
+cdef int64_t _utf8_write(const void* data, int kind, int64_t n, uint8_t* o) noexcept nogil:
+    """Write the UTF-8 of n code points to o (room for all of it); its length, or -2 at
+    a lone surrogate."""
+    cdef int64_t i = 0, j, k = 0
+    cdef uint32_t c, acc
+    while i < n:
+        if i + 8 <= n:
+            # Runs of ASCII, 8 code points at a time.
+            acc = 0
+            for j in range(8):
+                acc |= _code_point(data, kind, i + j)
+            if acc < 0x80:
+                for j in range(8):
+                    o[k + j] = <uint8_t>_code_point(data, kind, i + j)
+                i += 8
+                k += 8
+                continue
+        c = _code_point(data, kind, i)
+        i += 1
         if c < 0x80:
             o[k] = <uint8_t>c
             k += 1
@@ -426,6 +456,32 @@ cdef int64_t _utf8_encode(const void* data, int kind, int64_t n, Work* w) noexce
             o[k + 3] = <uint8_t>(0x80 | (c & 0x3F))
             k += 4
     return k
+
+
+def utf8_join(list spans not None):
+    """The UTF-8 of text[start:end] for each (text, start, end) of `spans`, concatenated,
+    without building the joined str; None if there is a lone surrogate."""
+    cdef Py_ssize_t total = 0, k, a, b, m
+    cdef object item
+    cdef str text
+    cdef list checked = []
+    for item in spans:
+        text, a, b = item
+        if not 0 <= a <= b <= len(text):
+            raise IndexError(f"span {a}:{b} out of range for a text of length {len(text)}")
+        m = _utf8_length(<const uint8_t*>PyUnicode_DATA(text) + a * PyUnicode_KIND(text),
+                         PyUnicode_KIND(text), b - a)
+        if m < 0:
+            return None
+        total += m
+        checked.append((text, a, b))
+    out = PyBytes_FromStringAndSize(NULL, total)
+    cdef uint8_t* o = <uint8_t*>PyBytes_AS_STRING(out)
+    k = 0
+    for text, a, b in checked:
+        k += _utf8_write(<const uint8_t*>PyUnicode_DATA(text) + a * PyUnicode_KIND(text),
+                         PyUnicode_KIND(text), b - a, o + k)
+    return out
 
 
 # Ranges of code points that are assigned (in Unicode 14 already, so their properties are
@@ -512,6 +568,26 @@ cdef bint _nfc_stable(const void* data, int kind, Py_ssize_t n) noexcept nogil:
 def nfc_quick_check(str text not None):
     """True if `text` is certainly NFC by the core's quick check (False: it may be or not)."""
     return _nfc_stable(PyUnicode_DATA(text), PyUnicode_KIND(text), PyUnicode_GET_LENGTH(text))
+
+
+def nfc_unstable_at(str text not None, Py_ssize_t start=0):
+    """Index of the first code point at or after `start` that the quick check cannot clear,
+    or len(text) if there is none: text[start:result] is certainly NFC."""
+    cdef const uint8_t* data = <const uint8_t*>PyUnicode_DATA(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, step
+    if start < 0 or start > n:
+        raise IndexError(f"start {start} out of range for a text of length {n}")
+    # Long runs branch-free (see _nfc_stable), then the failing run code point by code point.
+    i = start
+    while i < n:
+        step = n - i if n - i < 1024 else 1024
+        if not _nfc_stable(data + i * kind, kind, step):
+            while _nfc_stable(data + i * kind, kind, 1):
+                i += 1
+            return i
+        i += step
+    return n
 
 
 ctypedef struct BatchJob:

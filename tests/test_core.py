@@ -167,3 +167,56 @@ def test_nfc_quick_check_only_passes_text_that_is_nfc():
         assert _core.nfc_quick_check(text), text
     for text in ("e\u0301", "\u212b", "\uf900", "か\u3099", "\U0001f600\u0301", "\ud800"):
         assert not _core.nfc_quick_check(text), text
+
+
+# Lines mixing what the quick check clears, NFC text it does not know (Devanagari, Thai,
+# compatibility characters), and what NFC changes (combining marks, singletons, jamo).
+_nfc_parts = st.sampled_from(list("ab é\nПр今한") + [
+    "e\u0301", "\u212a", "\u0915\u093f", "\u0e01", "\u2080", "\u1100\u1161", "\u0301",
+    "\uf900", "\n\n"])
+
+
+@given(parts=st.lists(_nfc_parts, max_size=200), block=st.sampled_from([1, 3, 8, 4096]))
+def test_nfc_blockwise_equals_whole_text_nfc(parts, block):
+    from bytepiece_lite import normalize
+    text = "".join(parts)
+    old = normalize._BLOCK
+    normalize._BLOCK = block
+    try:
+        assert normalize.nfc(text) == unicodedata.normalize("NFC", text)
+    finally:
+        normalize._BLOCK = old
+
+
+@given(text=st.text(max_size=40), start=st.integers(0, 40))
+def test_nfc_unstable_at_is_the_first_character_the_quick_check_rejects(text, start):
+    start = min(start, len(text))
+    expected = next((i for i in range(start, len(text)) if not _core.nfc_quick_check(text[i])),
+                    len(text))
+    assert _core.nfc_unstable_at(text, start) == expected
+    long = "a" * 3000 + "\u0439" * 3000 + text     # past the first runs of 1024
+    assert _core.nfc_unstable_at(long, 6000 + start) == 6000 + expected
+    with pytest.raises(IndexError):
+        _core.nfc_unstable_at(text, len(text) + 1)
+
+
+@given(texts=st.lists(st.text(max_size=40), min_size=1, max_size=5), data=st.data())
+def test_utf8_join_is_the_utf8_of_the_joined_slices(texts, data):
+    spans = []
+    for t in texts:
+        a = data.draw(st.integers(0, len(t)))
+        b = data.draw(st.integers(a, len(t)))
+        spans.append((t, a, b))
+    joined = "".join(t[a:b] for t, a, b in spans)
+    try:
+        expected = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        expected = None                 # a lone surrogate
+    assert _core.utf8_join(spans) == expected
+    long = "x" * 37 + "".join(texts) + "y" * 21    # past the 8-at-a-time ASCII runs
+    try:
+        assert _core.utf8_join([(long, 0, len(long))]) == long.encode("utf-8")
+    except UnicodeEncodeError:
+        assert _core.utf8_join([(long, 0, len(long))]) is None
+    with pytest.raises(IndexError):
+        _core.utf8_join([(texts[0], 0, len(texts[0]) + 1)])
