@@ -565,11 +565,6 @@ cdef bint _nfc_stable(const void* data, int kind, Py_ssize_t n) noexcept nogil:
     return acc
 
 
-def nfc_quick_check(str text not None):
-    """True if `text` is certainly NFC by the core's quick check (False: it may be or not)."""
-    return _nfc_stable(PyUnicode_DATA(text), PyUnicode_KIND(text), PyUnicode_GET_LENGTH(text))
-
-
 def nfc_unstable_at(str text not None, Py_ssize_t start=0):
     """Index of the first code point at or after `start` that the quick check cannot clear,
     or len(text) if there is none: text[start:result] is certainly NFC."""
