@@ -15,7 +15,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
-from libc.math cimport exp, log, INFINITY
+from libc.math cimport exp, fmax, fmin, log, INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, memset
@@ -49,6 +49,7 @@ cdef extern from *:
     /* Selects that compilers keep branch-free (maxsd; and/xor), where an if would become a
        conditional branch that mispredicts whenever the winner is unpredictable. */
     static inline double bpl_max_f64(double a, double b) { return a > b ? a : b; }
+    static inline double bpl_min_f64(double a, double b) { return a < b ? a : b; }
     #if defined(__GNUC__) || defined(__clang__)
     #define bpl_prefetch(p) __builtin_prefetch((const void*)(p))
     #else
@@ -56,6 +57,10 @@ cdef extern from *:
     #endif
     static inline int32_t bpl_select_i32(int take, int32_t a, int32_t b) {
         return b ^ ((a ^ b) & -(int32_t)(take != 0));
+    }
+    /* x <= limit ? a : b, as a compare mask and a blend (cmpnlesd; and/andn/or). */
+    static inline double bpl_pick_le(double x, double limit, double a, double b) {
+        return x <= limit ? a : b;
     }
     /* list[at + i] = table[idx[i]] (a new reference) for i < n.  The table's objects are
        scattered over megabytes and each one's reference count is written: prefetch the
@@ -74,7 +79,9 @@ cdef extern from *:
     }
     """
     double _max_f64 "bpl_max_f64"(double a, double b) noexcept nogil
+    double _min_f64 "bpl_min_f64"(double a, double b) noexcept nogil
     int32_t _select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
+    double _pick_le "bpl_pick_le"(double x, double limit, double a, double b) noexcept nogil
     void _prefetch "bpl_prefetch"(const void* p) noexcept nogil
     void _fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
                                     Py_ssize_t n) noexcept
@@ -104,31 +111,37 @@ def draw(uint64_t key, int64_t end, int64_t length):
     return _draw(key, end, length)
 
 
-# Viterbi Sampling accepts iff u < sigmoid(x).  Most candidates are settled without exp():
-# u's top 8 bits give a bucket k with u in [k/256, (k+1)/256), and x against logit() of the
-# bucket's edges (with a margin far above rounding error) decides the test exactly as the
-# full formula would.  Only x within the margin of an edge falls through to exp().
-cdef double _logit_lo[256]
-cdef double _logit_hi[256]
+# Viterbi Sampling accepts iff u < sigmoid(x), x = alpha * (cand - best).  Most candidates are
+# settled without exp(): u's top 8 bits give a bucket q with u in [q/256, (q+1)/256), and x
+# against logit() of the bucket's edges (with a margin far above rounding error) decides the
+# test exactly as the full formula would.  Only x within the margin of an edge falls through
+# to exp().  _logit[q] is the upper edge of bucket q, _logit[256 + q] its lower edge.
+DEF LOGIT_MARGIN = 1e-7
+ctypedef struct Bucket:
+    # The edges of bucket q divided by alpha (units of score): take iff best <= cand - take,
+    # settled iff also not best < cand - keep.
+    double take
+    double keep
+
+
+cdef double _logit[512]
+cdef Bucket _buckets_open[256]       # every test falls through to exp()
 
 
 cdef void _init_logit_tables() noexcept:
-    cdef int k
-    cdef double margin = 1e-7
-    for k in range(256):
-        _logit_lo[k] = -INFINITY if k == 0 else log(k / (256.0 - k)) - margin
-        _logit_hi[k] = INFINITY if k == 255 else log((k + 1.0) / (255.0 - k)) + margin
+    cdef int q
+    for q in range(256):
+        _logit[q] = INFINITY if q == 255 else log((q + 1.0) / (255.0 - q)) + LOGIT_MARGIN
+        _logit[256 + q] = -INFINITY if q == 0 else log(q / (256.0 - q)) - LOGIT_MARGIN
+        _buckets_open[q].take = 1e300
+        _buckets_open[q].keep = -1e300
 
 
 _init_logit_tables()
 
 
-cdef inline bint _sigmoid_accept(double x, uint64_t bits) noexcept nogil:
-    cdef int k = <int>(bits >> 56)
-    if x >= _logit_hi[k]:
-        return True
-    if x <= _logit_lo[k]:
-        return False
+cdef inline bint _sigmoid_below(double x, uint64_t bits) noexcept nogil:
+    """The full test u < sigmoid(x), u being the top 53 bits of `bits` as a double in [0, 1)."""
     return <double>(bits >> 11) * (1.0 / 9007199254740992.0) < 1.0 / (1.0 + exp(-x))
 
 
@@ -151,6 +164,7 @@ ctypedef struct Trie:
     int32_t* piece_len
     int64_t size
     int32_t max_len
+    double min_logp
 
 # Per-call scratch space: ring buffers of scores (and of sums, for exact sampling), the route
 # array of the current chunk, and the output buffer of piece indices.
@@ -167,6 +181,8 @@ ctypedef struct Work:
     int64_t out_cap
     uint8_t* utf8           # a str text of a batch, encoded (see _utf8_encode)
     int64_t utf8_cap
+    double buckets_alpha    # the alpha of buckets (0: none yet)
+    Bucket buckets[256]     # see _viterbi_buckets
 
 
 cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
@@ -205,6 +221,29 @@ cdef int _reserve(Work* w, int64_t route_need, int64_t out_need) noexcept nogil:
         w.out = <int32_t*>p
         w.out_cap = cap
     return 0
+
+
+cdef const Bucket* _viterbi_buckets(const Trie* t, int64_t n, double alpha, Work* w) noexcept nogil:
+    """The fast acceptance test of a chunk of n bytes, rescaled so that the chain from one
+    candidate's best to the next is a compare and a blend (no subtract or multiply on it).
+
+    The rescaled test differs from alpha * (cand - best) against the edges by the rounding
+    of the larger operands, ~|cand| * alpha * 2**-51 in units of x, and |cand| <= n * |min
+    logp|: while that stays 16 times inside LOGIT_MARGIN the fast test is exact.  Beyond it
+    (lines of ~5e7 / alpha bytes) every test takes the full formula.  Edges are clamped to
+    +-1e300 (scores are far smaller), so that no inf - inf appears."""
+    cdef int q
+    cdef double hi, lo
+    if not (alpha * <double>n * -t.min_logp <= 5e7):
+        return _buckets_open
+    if w.buckets_alpha != alpha:
+        for q in range(256):
+            hi = fmin(fmax(_logit[q] / alpha, -1e300), 1e300)
+            lo = fmin(fmax(_logit[256 + q] / alpha, -1e300), 1e300)
+            w.buckets[q].take = hi
+            w.buckets[q].keep = lo
+        w.buckets_alpha = alpha
+    return w.buckets
 
 
 cdef int _segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
@@ -255,9 +294,14 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
     cdef int64_t i, e, k, lo, hi
     cdef int32_t x, nx, r, pid, tmp, na = 0, m
     cdef uint8_t c
-    cdef double lp, cand, best, wgt, total, start_score = 0.0
+    cdef double lp, cand, best, wgt, total, limit, start_score = 0.0
+    cdef const Bucket* bk = NULL
+    cdef uint64_t bits
+    cdef int q
     if n <= 0:
         return 0
+    if mode == 1:
+        bk = _viterbi_buckets(t, n, alpha, w)
     if _reserve(w, n + 1, w.out_len + n) != 0:
         return -1
     route = w.route
@@ -293,33 +337,41 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 r = _select_i32(cand > best, nx, r)
                 best = _max_f64(cand, best)
                 continue
+            if mode == 1:
+                # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only
+                # taken while there is no best yet (best stays -inf), and then the first
+                # piece always is: every end has one, the single byte.
+                cand = asc[k] + lp
+                bits = _draw(key, offset + e, e - ast[k])
+                q = <int>(bits >> 56)
+                limit = cand - bk[q].take
+                # unsettled iff limit < best < cand - keep: one compare (minsd), no branch
+                # on the two
+                if _min_f64(best - limit, (cand - bk[q].keep) - best) > 0.0:
+                    limit = INFINITY if _sigmoid_below(alpha * (cand - best), bits) else -INFINITY
+                r = _select_i32(best <= limit, nx, r)
+                best = _pick_le(best, limit, cand, best)
+                continue
             if lp == -INFINITY:
                 continue
-            if mode == 1:
-                cand = asc[k] + lp
-                if best == -INFINITY or _sigmoid_accept(
-                        alpha * (cand - best), _draw(key, offset + e, e - ast[k])):
-                    best = cand
-                    r = nx
+            # Exact sampling: score[e] = logsumexp of all candidates, kept as a running
+            # maximum (best) and a sum of exp(c - best) (total); reservoir acceptance with
+            # probability weight / running total.
+            cand = asc[k] + alpha * lp
+            if total == 0.0:
+                best = cand
+                total = 1.0
+                r = nx
+                continue
+            if cand <= best:
+                wgt = exp(cand - best)
+                total = total + wgt
             else:
-                # Exact sampling: score[e] = logsumexp of all candidates, kept as a running
-                # maximum (best) and a sum of exp(c - best) (total); reservoir acceptance
-                # with probability weight / running total.
-                cand = asc[k] + alpha * lp
-                if total == 0.0:
-                    best = cand
-                    total = 1.0
-                    r = nx
-                    continue
-                if cand <= best:
-                    wgt = exp(cand - best)
-                    total = total + wgt
-                else:
-                    total = total * exp(best - cand) + 1.0
-                    wgt = 1.0
-                    best = cand
-                if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
-                    r = nx
+                total = total * exp(best - cand) + 1.0
+                wgt = 1.0
+                best = cand
+            if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
+                r = nx
         na = m
         route[e] = r
         start_score = best + log(total) if mode == 2 else best
@@ -721,12 +773,14 @@ cdef class Vocab:
                 if len(p) > MAX_PIECE_LEN:
                     raise ValueError(f"piece {i} is {len(p)} bytes long; "
                                      f"at most {MAX_PIECE_LEN} are supported")
-                if not (logp[i] <= 0.0):
-                    raise ValueError(f"piece {i} has log-probability {logp[i]!r}, not <= 0")
+                if not (-INFINITY < logp[i] <= 0.0):
+                    raise ValueError(f"piece {i} has log-probability {logp[i]!r}, "
+                                     "not a finite number <= 0")
                 items[i].ptr = <const uint8_t*>PyBytes_AS_STRING(p)
                 items[i].len = <int32_t>len(p)
                 items[i].idx = <int32_t>i
                 self.t.piece_len[i] = items[i].len
+                self.t.min_logp = min(self.t.min_logp, logp[i])
                 if items[i].len > self.max_len:
                     self.max_len = items[i].len
             qsort(items, n, sizeof(SortItem), _cmp_items)
