@@ -117,6 +117,7 @@ def draw(uint64_t key, int64_t end, int64_t length):
 # test exactly as the full formula would.  Only x within the margin of an edge falls through
 # to exp().  _logit[q] is the upper edge of bucket q, _logit[256 + q] its lower edge.
 DEF LOGIT_MARGIN = 1e-7
+DEF LN2 = 0.6931471805599453        # ln 2 correctly rounded (0x1.62e42fefa39efp-1)
 ctypedef struct Bucket:
     # The edges of bucket q divided by alpha (units of score): take iff best <= cand - take,
     # settled iff also not best < cand - keep.
@@ -174,6 +175,7 @@ ctypedef struct Work:
     int32_t* act_x
     int64_t* act_s
     double* act_sc
+    double* act_t           # exact sampling: Z at the start = exp(act_sc) * act_t
     int32_t* route
     int64_t route_cap
     int32_t* out
@@ -190,13 +192,15 @@ cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
     w.act_x = <int32_t*>malloc((t.max_len + 2) * sizeof(int32_t))
     w.act_s = <int64_t*>malloc((t.max_len + 2) * sizeof(int64_t))
     w.act_sc = <double*>malloc((t.max_len + 2) * sizeof(double))
-    return -1 if w.act_x == NULL or w.act_s == NULL or w.act_sc == NULL else 0
+    w.act_t = <double*>malloc((t.max_len + 2) * sizeof(double))
+    return -1 if not (w.act_x and w.act_s and w.act_sc and w.act_t) else 0
 
 
 cdef void _work_free(Work* w) noexcept nogil:
     free(w.act_x)
     free(w.act_s)
     free(w.act_sc)
+    free(w.act_t)
     free(w.route)
     free(w.out)
     free(w.utf8)
@@ -244,6 +248,18 @@ cdef const Bucket* _viterbi_buckets(const Trie* t, int64_t n, double alpha, Work
             w.buckets[q].keep = lo
         w.buckets_alpha = alpha
     return w.buckets
+
+
+cdef inline (double, double) _fold_exponent(double base, double total) noexcept nogil:
+    """exp(base) * total (total >= 1, normal) as exp(base + k ln 2) * m, m in [1, 2)."""
+    cdef uint64_t bits
+    cdef int64_t k
+    cdef double m
+    memcpy(&bits, &total, 8)
+    k = <int64_t>(bits >> 52) - 1023
+    bits = (bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL
+    memcpy(&m, &bits, 8)
+    return base + <double>k * LN2, m
 
 
 cdef int _segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
@@ -294,7 +310,8 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
     cdef int64_t i, e, k, lo, hi
     cdef int32_t x, nx, r, pid, tmp, na = 0, m
     cdef uint8_t c
-    cdef double lp, cand, best, wgt, total, limit, start_score = 0.0
+    cdef double lp, cand, best, wgt, total, limit, start_score = 0.0, start_total = 1.0
+    cdef double* att = w.act_t
     cdef const Bucket* bk = NULL
     cdef uint64_t bits
     cdef int q
@@ -311,6 +328,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
         ax[na] = 0                      # the walk that starts at i
         ast[na] = i
         asc[na] = start_score
+        att[na] = start_total
         na += 1
         best = -INFINITY
         total = 0.0
@@ -328,6 +346,8 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
             if mode != 0:
                 ast[m] = ast[k]         # only the samplers' draws need the start
             asc[m] = asc[k]
+            if mode == 2:
+                att[m] = att[k]
             m += 1
             lp = nodes[nx].logp
             if mode == 0:
@@ -354,27 +374,33 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 continue
             if lp == -INFINITY:
                 continue
-            # Exact sampling: score[e] = logsumexp of all candidates, kept as a running
-            # maximum (best) and a sum of exp(c - best) (total); reservoir acceptance with
+            # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s]
+            # is kept as exp(asc) * att with att in [1, 2), Z[e] as exp(best) * total, best
+            # the running maximum of asc + alpha * logp; reservoir acceptance with
             # probability weight / running total.
             cand = asc[k] + alpha * lp
             if total == 0.0:
                 best = cand
-                total = 1.0
+                total = att[k]
                 r = nx
                 continue
             if cand <= best:
-                wgt = exp(cand - best)
+                wgt = att[k] * exp(cand - best)
                 total = total + wgt
             else:
-                total = total * exp(best - cand) + 1.0
-                wgt = 1.0
+                total = total * exp(best - cand) + att[k]
+                wgt = att[k]
                 best = cand
             if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
                 r = nx
         na = m
         route[e] = r
-        start_score = best + log(total) if mode == 2 else best
+        if mode == 2:
+            # Z[e] = exp(best) * 2**k * m, m in [1, 2): exact, where best + log(total) took
+            # a log() call per byte.
+            start_score, start_total = _fold_exponent(best, total)
+        else:
+            start_score = best
     # Backtrack from the end, then reverse this chunk's pieces in place.
     out = w.out
     lo = w.out_len

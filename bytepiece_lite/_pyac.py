@@ -20,6 +20,7 @@ from . import _rng
 MODE_DETERMINISTIC, MODE_VITERBI, MODE_EXACT = 0, 1, 2
 _CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")
 _INF = math.inf
+_LN2 = 0.6931471805599453
 
 
 def _sigmoid(x: float) -> float:
@@ -29,6 +30,13 @@ def _sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     except OverflowError:
         return 0.0
+
+
+def _fold(base: float, total: float) -> tuple[float, float]:
+    """exp(base) * total (total >= 1) as exp(base + k ln 2) * m, m in [1, 2): the core's
+    _fold_exponent, operation for operation."""
+    m, k = math.frexp(total)
+    return base + (k - 1) * _LN2, m * 2.0
 
 
 class PyVocab:
@@ -58,24 +66,31 @@ class PyVocab:
         if n == 0:
             return []
         score = [0.0] + [-_INF] * n      # for exact sampling: the running maximum
-        wsum = [1.0] + [0.0] * n         # exact sampling: sum of exp(candidate - maximum)
+        # Exact sampling: Z[e] = exp(score[e]) * wsum[e]; once every match ending at e is in,
+        # folded so that wsum[e] is in [1, 2) (see _fold).
+        wsum = [1.0] + [0.0] * n
+        folded = 0
         route = [0] * (n + 1)
         for last, (pid, length, lp) in self._automaton.iter(self._key(chunk)):
             e = last + 1
             s = e - length
             if mode == MODE_EXACT:
-                cand = score[s] + math.log(wsum[s]) + alpha * lp
+                while folded < e - 1:    # matches arrive by end: ends before e are complete
+                    folded += 1
+                    score[folded], wsum[folded] = _fold(score[folded], wsum[folded])
+                cand = score[s] + alpha * lp
+                zs = wsum[s]
                 total = wsum[e]
                 if total == 0.0:
-                    score[e], wsum[e], route[e] = cand, 1.0, pid
+                    score[e], wsum[e], route[e] = cand, zs, pid
                     continue
                 cur = score[e]
                 if cand <= cur:
-                    weight = math.exp(cand - cur)
+                    weight = zs * math.exp(cand - cur)
                     total = total + weight
                 else:
-                    total = total * math.exp(cur - cand) + 1.0
-                    weight = 1.0
+                    total = total * math.exp(cur - cand) + zs
+                    weight = zs
                     score[e] = cand
                 wsum[e] = total
                 if _rng.to_unit(_rng.draw(key, offset + e, length)) * total < weight:
