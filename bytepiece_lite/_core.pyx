@@ -25,6 +25,8 @@ cdef extern from "Python.h":
 
 import numpy as _np
 
+from ._fastexp import EXP2_256
+
 # --------------------------------------------------------------------------------------
 # Counter-based RNG (SplitMix64 output function over a counter)
 # --------------------------------------------------------------------------------------
@@ -62,6 +64,26 @@ cdef extern from *:
     static inline double bpl_pick_le(double x, double limit, double a, double b) {
         return x <= limit ? a : b;
     }
+    /* The exact sampler's e**x for x <= 0 (0 for x <= -700), inline: _fastexp.py explains
+       it and computes the same operations in the same order (the pure-Python backend must
+       get identical bits; -ffp-contract=off keeps compilers from fusing any of them).  The
+       table is filled from _fastexp.EXP2_256 at import. */
+    static double bpl_exp2_256[256];
+    static inline double bpl_exp_neg(double x) {
+        double xc = x > -700.0 ? x : -700.0;
+        double kd = xc * 0x1.71547652b82fep+8 + 6755399441055744.0;
+        double r, p, y, scale;
+        int64_t k;
+        uint64_t bits;
+        kd = kd - 6755399441055744.0;
+        r = (xc - kd * 0x1.62e42fee00000p-9) - kd * 0x1.a39ef35793c76p-41;
+        p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0))));
+        k = (int64_t)kd;
+        bits = (uint64_t)((k >> 8) + 1023) << 52;     /* 2**(k >> 8), a normal number */
+        memcpy(&scale, &bits, 8);
+        y = bpl_exp2_256[k & 255] * p * scale;
+        return x > -700.0 ? y : 0.0;
+    }
     /* list[at + i] = table[idx[i]] (a new reference) for i < n.  The table's objects are
        scattered over megabytes and each one's reference count is written: prefetch the
        table slot 16 tokens ahead and the object 8 ahead so that the misses overlap. */
@@ -83,6 +105,8 @@ cdef extern from *:
     int32_t _select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
     double _pick_le "bpl_pick_le"(double x, double limit, double a, double b) noexcept nogil
     void _prefetch "bpl_prefetch"(const void* p) noexcept nogil
+    double _exp2_256 "bpl_exp2_256"[256]
+    double _exp_neg "bpl_exp_neg"(double x) noexcept nogil
     void _fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
                                     Py_ssize_t n) noexcept
 
@@ -109,6 +133,20 @@ def stream_key(uint64_t seed, uint64_t index):
 def draw(uint64_t key, int64_t end, int64_t length):
     """The 64 random bits a candidate piece (end, length) draws in stream `key` (for tests)."""
     return _draw(key, end, length)
+
+
+def exp_neg(double x):
+    """The exact sampler's e**x (for tests: _fastexp.exp_neg must give the same bits)."""
+    return _exp_neg(x)
+
+
+def _init_exp_table():
+    cdef int j
+    for j in range(256):
+        _exp2_256[j] = EXP2_256[j]
+
+
+_init_exp_table()
 
 
 # Viterbi Sampling accepts iff u < sigmoid(x), x = alpha * (cand - best).  Most candidates are
@@ -385,10 +423,10 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 r = nx
                 continue
             if cand <= best:
-                wgt = att[k] * exp(cand - best)
+                wgt = att[k] * _exp_neg(cand - best)
                 total = total + wgt
             else:
-                total = total * exp(best - cand) + att[k]
+                total = total * _exp_neg(best - cand) + att[k]
                 wgt = att[k]
                 best = cand
             if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:

@@ -16,6 +16,7 @@ import ahocorasick
 import numpy as np
 
 from . import _rng
+from ._fastexp import exp_neg
 
 MODE_DETERMINISTIC, MODE_VITERBI, MODE_EXACT = 0, 1, 2
 _CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")
@@ -86,10 +87,10 @@ class PyVocab:
                     continue
                 cur = score[e]
                 if cand <= cur:
-                    weight = zs * math.exp(cand - cur)
+                    weight = zs * exp_neg(cand - cur)
                     total = total + weight
                 else:
-                    total = total * math.exp(cur - cand) + zs
+                    total = total * exp_neg(cur - cand) + zs
                     weight = zs
                     score[e] = cand
                 wsum[e] = total

@@ -232,3 +232,24 @@ def test_utf8_join_is_the_utf8_of_the_joined_slices(texts, data):
         assert _core.utf8_join([(long, 0, len(long))]) is None
     with pytest.raises(IndexError):
         _core.utf8_join([(texts[0], 0, len(texts[0]) + 1)])
+
+
+@given(st.one_of(st.floats(min_value=-760.0, max_value=0.0),
+                 st.sampled_from([0.0, -0.0, -700.0, -699.9999999999999, -700.0000000000001,
+                                  -math.inf, math.nan, -5e-324, -1e-300, -math.log(2) / 512])))
+def test_exact_samplers_exp_is_the_same_function_in_both_backends(x):
+    from bytepiece_lite import _fastexp
+    native, python = _core.exp_neg(x), _fastexp.exp_neg(x)
+    assert native.hex() == python.hex()
+    if x > -700.0:
+        assert native == pytest.approx(math.exp(x), rel=8e-16)
+    else:
+        assert native == 0.0
+
+
+def test_exp_table_is_correctly_rounded():
+    from decimal import Decimal, localcontext
+    from bytepiece_lite import _fastexp
+    with localcontext() as ctx:
+        ctx.prec = 40
+        assert _fastexp.EXP2_256 == tuple(float(Decimal(2) ** (Decimal(j) / 256)) for j in range(256))
