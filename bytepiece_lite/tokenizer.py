@@ -21,6 +21,9 @@ __all__ = ["Encoding", "Tokenizer"]
 Text = Union[str, bytes]
 _BACKENDS = ("native", "pyahocorasick")
 _SAMPLERS = {"viterbi": 1, "exact": 2}
+# Scores are sums of alpha * log p over the text: |log p| < 66 for counts below 2**63, so up to
+# this alpha they stay finite for any text.
+_MAX_ALPHA = 1e200
 _SPECIALS = (b"<pad>", b"<bos>", b"<eos>")
 
 
@@ -144,6 +147,9 @@ class Tokenizer:
             alpha = float(alpha)
             if not math.isfinite(alpha):
                 raise ValueError(f"alpha must be finite, not {alpha}")
+            if alpha > _MAX_ALPHA:
+                raise ValueError(f"alpha must be at most {_MAX_ALPHA:g} (beyond, alpha * log p "
+                                 f"overflows), not {alpha}")
             mode = _SAMPLERS[sampler] if alpha > 0 else 0
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):

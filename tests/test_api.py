@@ -37,6 +37,9 @@ def test_bad_argument_types(tok):
         tok.tokenize("abc", float("nan"))
     with pytest.raises(ValueError, match="finite"):
         tok.tokenize("abc", float("inf"))
+    with pytest.raises(ValueError, match="alpha must be at most 1e.200"):
+        tok.tokenize("abc", 1e201, sampler="exact")
+    assert tok.tokenize("abc", 1e200, sampler="exact") == tok.tokenize("abc")
     with pytest.raises(ValueError, match="sampler"):
         tok.tokenize("abc", 0.1, sampler="beam")
     with pytest.raises(TypeError, match="seed"):
