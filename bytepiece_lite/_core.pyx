@@ -15,7 +15,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
-from libc.math cimport exp, fmax, fmin, log, INFINITY
+from libc.math cimport exp, log, INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, memset
@@ -221,8 +221,7 @@ ctypedef struct Work:
     int64_t out_cap
     uint8_t* utf8           # a str text of a batch, encoded (see _utf8_encode)
     int64_t utf8_cap
-    double buckets_alpha    # the alpha of buckets (0: none yet)
-    Bucket buckets[256]     # see _viterbi_buckets
+    const Bucket* buckets   # Viterbi Sampling: the call's _bucket_table
 
 
 cdef int _work_init(Work* w, const Trie* t) noexcept nogil:
@@ -265,26 +264,42 @@ cdef int _reserve(Work* w, int64_t route_need, int64_t out_need) noexcept nogil:
     return 0
 
 
-cdef const Bucket* _viterbi_buckets(const Trie* t, int64_t n, double alpha, Work* w) noexcept nogil:
-    """The fast acceptance test of a chunk of n bytes, rescaled so that the chain from one
-    candidate's best to the next is a compare and a blend (no subtract or multiply on it).
+# Bucket tables by alpha, built once (they depend on alpha only) and never changed after:
+# a call holds a reference to its table while the GIL is released.
+_bucket_tables = {}
 
-    The rescaled test differs from alpha * (cand - best) against the edges by the rounding
-    of the larger operands, ~|cand| * alpha * 2**-51 in units of x, and |cand| <= n * |min
-    logp|: while that stays 16 times inside LOGIT_MARGIN the fast test is exact.  Beyond it
-    (lines of ~5e7 / alpha bytes) every test takes the full formula.  Edges are clamped to
-    +-1e300 (scores are far smaller), so that no inf - inf appears."""
+
+cdef bytes _bucket_table(double alpha):
+    """The bucket edges divided by alpha (as 256 Bucket records), for Viterbi Sampling's test
+    best <= cand - edge / alpha: no subtract or multiply on the chain from one candidate's
+    best to the next, only a compare and a blend.  Edges are clamped to +-1e300 (scores are
+    far smaller), so that no inf - inf appears."""
+    cdef bytes table = _bucket_tables.get(alpha)
+    cdef Bucket* bk
+    cdef double inv
     cdef int q
-    cdef double hi, lo
-    if not (alpha * <double>n * -t.min_logp <= 5e7):
-        return _buckets_open
-    if w.buckets_alpha != alpha:
+    if table is None:
+        table = PyBytes_FromStringAndSize(NULL, 256 * sizeof(Bucket))
+        bk = <Bucket*>PyBytes_AS_STRING(table)
+        inv = 1.0 / alpha       # one more rounding than a division, far inside the margin
         for q in range(256):
-            hi = fmin(fmax(_logit[q] / alpha, -1e300), 1e300)
-            lo = fmin(fmax(_logit[256 + q] / alpha, -1e300), 1e300)
-            w.buckets[q].take = hi
-            w.buckets[q].keep = lo
-        w.buckets_alpha = alpha
+            bk[q].take = _min_f64(_max_f64(_logit[q] * inv, -1e300), 1e300)
+            bk[q].keep = _min_f64(_max_f64(_logit[256 + q] * inv, -1e300), 1e300)
+        if len(_bucket_tables) >= 64:
+            _bucket_tables.clear()
+        _bucket_tables[alpha] = table
+    return table
+
+
+cdef inline const Bucket* _viterbi_buckets(const Trie* t, int64_t n, double alpha,
+                                           const Work* w) noexcept nogil:
+    """The bucket table for a chunk of n bytes.  The rescaled test differs from alpha *
+    (cand - best) against the edges by the rounding of the larger operands, ~|cand| * alpha
+    * 2**-51 in units of x, and |cand| <= n * |min logp|: while that stays 16 times inside
+    LOGIT_MARGIN the fast test is exact.  Beyond it (lines of ~5e7 / alpha bytes) every test
+    takes the full formula."""
+    if w.buckets == NULL or not (alpha * <double>n * -t.min_logp <= 5e7):
+        return _buckets_open
     return w.buckets
 
 
@@ -1071,8 +1086,11 @@ cdef class Vocab:
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
         cdef int64_t n = PyBytes_GET_SIZE(data)
         cdef int rc
+        cdef bytes table = _bucket_table(alpha) if mode == 1 else None
         if _work_init(w, &self.t) != 0:
             raise MemoryError()
+        if table is not None:
+            w.buckets = <const Bucket*>PyBytes_AS_STRING(table)
         with nogil:
             rc = _segment_text(&self.t, p, n, offset, mode, alpha, key, w)
         if rc != 0:
@@ -1201,9 +1219,12 @@ cdef class Vocab:
             while r <= nblocks:
                 job.bounds[r] = n
                 r += 1
+            table = _bucket_table(alpha) if mode == 1 else None
             for r in range(nblocks):
                 if _work_init(&job.works[r], &self.t) != 0:
                     raise MemoryError()
+                if table is not None:
+                    job.works[r].buckets = <const Bucket*>PyBytes_AS_STRING(table)
             addr = <size_t>&job
             futures = []
             if num_threads > 1 and executor is not None:
