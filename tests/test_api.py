@@ -127,6 +127,30 @@ def test_eight_threads_match_one(tok):
     assert all(r == expect for r in results)
 
 
+def test_threads_sampling_with_many_alphas_match_one(tok):
+    # Viterbi Sampling's tables are cached per alpha (cleared past 64): threads filling and
+    # clearing the cache at once still get the one-thread samples.
+    from bytepiece_lite import _core
+    texts = [TEXT[i:] for i in range(0, 40, 4)]
+    alphas = [0.05 + 0.01 * j for j in range(80)]
+    expect = {a: [tok.encode(t, a, seed=i) for i, t in enumerate(texts)] for a in alphas}
+    _core._bucket_tables.clear()
+    results = [None] * 4
+    barrier = threading.Barrier(4)
+
+    def work(k):
+        barrier.wait()
+        results[k] = {a: [tok.encode(t, a, seed=i) for i, t in enumerate(texts)]
+                      for a in alphas[k::2] + alphas[::-1]}
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[a] == expect[a] for r in results for a in r)
+
+
 def _child_sample(conn):
     tok = pickle.loads(conn.recv())
     conn.send(tok.encode(TEXT, 0.5))
