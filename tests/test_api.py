@@ -175,8 +175,9 @@ def test_forked_workers_draw_different_streams(tok):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_raw_fork_children_differ(tok):
-    # The tokenizer was created before the fork (as DataLoader workers inherit it).
-    outs = []
+    # The tokenizer was created before the fork (as DataLoader workers inherit it), and the
+    # parent has sampled already: its entropy and call counter are inherited too.
+    outs = [repr(tok.encode(TEXT, 0.5)).encode()]
     for _ in range(2):
         r, w = os.pipe()
         pid = os.fork()
@@ -188,7 +189,7 @@ def test_raw_fork_children_differ(tok):
         with os.fdopen(r, "rb") as f:
             outs.append(f.read())
         os.waitpid(pid, 0)
-    assert outs[0] != outs[1]
+    assert len(set(outs)) == 3
 
 
 def test_docstring_examples():
