@@ -158,7 +158,7 @@ DEF LOGIT_MARGIN = 1e-7
 DEF LN2 = 0.6931471805599453        # ln 2 correctly rounded (0x1.62e42fefa39efp-1)
 ctypedef struct Bucket:
     # The edges of bucket q divided by alpha (units of score): take iff best <= cand - take,
-    # settled iff also not best < cand - keep.
+    # keep best iff best >= cand - keep; in between, the full formula decides.
     double take
     double keep
 
@@ -296,8 +296,8 @@ cdef inline const Bucket* _viterbi_buckets(const Trie* t, int64_t n, double alph
     """The bucket table for a chunk of n bytes.  The rescaled test differs from alpha *
     (cand - best) against the edges by the rounding of the larger operands, ~|cand| * alpha
     * 2**-51 in units of x, and |cand| <= n * |min logp|: while that stays 16 times inside
-    LOGIT_MARGIN the fast test is exact.  Beyond it (lines of ~5e7 / alpha bytes) every test
-    takes the full formula."""
+    LOGIT_MARGIN the fast test is exact.  Beyond it (lines of more than 5e7 / (alpha * |min
+    logp|) bytes, ~25 MB at alpha = 0.1) every test takes the full formula."""
     if w.buckets == NULL or not (alpha * <double>n * -t.min_logp <= 5e7):
         return _buckets_open
     return w.buckets
