@@ -156,6 +156,7 @@ _init_exp_table()
 # to exp().  _logit[q] is the upper edge of bucket q, _logit[256 + q] its lower edge.
 DEF LOGIT_MARGIN = 1e-7
 DEF LN2 = 0.6931471805599453        # ln 2 correctly rounded (0x1.62e42fefa39efp-1)
+DEF FOLD_ABOVE = 1e100              # exact sampling: see the end of a position
 ctypedef struct Bucket:
     # The edges of bucket q divided by alpha (units of score): take iff best <= cand - take,
     # keep best iff best >= cand - keep; in between, the full formula decides.
@@ -428,9 +429,9 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
             if lp == -INFINITY:
                 continue
             # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s]
-            # is kept as exp(asc) * att with att in [1, 2), Z[e] as exp(best) * total, best
-            # the running maximum of asc + alpha * logp; reservoir acceptance with
-            # probability weight / running total.
+            # is kept as exp(asc) * att with att >= 1, Z[e] as exp(best) * total, best the
+            # running maximum of asc + alpha * logp; reservoir acceptance with probability
+            # weight / running total.
             cand = asc[k] + alpha * lp
             if total == 0.0:
                 best = cand
@@ -449,9 +450,13 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
         na = m
         route[e] = r
         if mode == 2:
-            # Z[e] = exp(best) * 2**k * m, m in [1, 2): exact, where best + log(total) took
-            # a log() call per byte.
-            start_score, start_total = _fold_exponent(best, total)
+            # Z[e] = exp(best) * total.  total >= 1 grows with the number of segmentations;
+            # past FOLD_ABOVE its exponent moves into the score (exactly: where best +
+            # log(total) took a log() call per byte, this is a rare, predicted branch).
+            start_score = best
+            start_total = total
+            if total > FOLD_ABOVE:
+                start_score, start_total = _fold_exponent(best, total)
         else:
             start_score = best
     # Backtrack from the end, then reverse this chunk's pieces in place.

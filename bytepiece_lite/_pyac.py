@@ -22,6 +22,7 @@ MODE_DETERMINISTIC, MODE_VITERBI, MODE_EXACT = 0, 1, 2
 _CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")
 _INF = math.inf
 _LN2 = 0.6931471805599453
+_FOLD_ABOVE = 1e100
 
 
 def _sigmoid(x: float) -> float:
@@ -68,7 +69,7 @@ class PyVocab:
             return []
         score = [0.0] + [-_INF] * n      # for exact sampling: the running maximum
         # Exact sampling: Z[e] = exp(score[e]) * wsum[e]; once every match ending at e is in,
-        # folded so that wsum[e] is in [1, 2) (see _fold).
+        # folded if wsum[e] > _FOLD_ABOVE (see _fold).
         wsum = [1.0] + [0.0] * n
         folded = 0
         route = [0] * (n + 1)
@@ -78,7 +79,8 @@ class PyVocab:
             if mode == MODE_EXACT:
                 while folded < e - 1:    # matches arrive by end: ends before e are complete
                     folded += 1
-                    score[folded], wsum[folded] = _fold(score[folded], wsum[folded])
+                    if wsum[folded] > _FOLD_ABOVE:
+                        score[folded], wsum[folded] = _fold(score[folded], wsum[folded])
                 cand = score[s] + alpha * lp
                 zs = wsum[s]
                 total = wsum[e]

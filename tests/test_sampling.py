@@ -174,3 +174,19 @@ def test_samples_do_not_depend_on_chunk_boundaries_elsewhere():
     samples = {tuple(tok.tokenize(text, 0.5, seed=s)) for s in range(300)}
     firsts = {s[:s.index(b"\n\n") + 1] if b"\n\n" in s else s for s in samples}
     assert len(firsts) > 1
+
+
+def test_exact_sampling_on_long_lines_equals_the_oracle(monkeypatch):
+    # Long lines have so many segmentations that the running total of exact sampling passes
+    # 1e100 and its exponent is folded into the score, in both backends alike.
+    from bytepiece_lite import _pyac
+    folds = []
+    fold = _pyac._fold
+    monkeypatch.setattr(_pyac, "_fold", lambda base, total: folds.append(total) or fold(base, total))
+    native, oracle = Tokenizer(COUNTS), Tokenizer(COUNTS, backend="pyahocorasick")
+    text = b"abcabcab" * 300
+    for alpha in (0.01, 0.1, 1.0):
+        for seed in range(5):
+            assert native.encode(text, alpha, sampler="exact", seed=seed) == \
+                oracle.encode(text, alpha, sampler="exact", seed=seed)
+    assert len(folds) >= 30
