@@ -367,7 +367,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
     cdef double lp, cand, best, wgt, total, limit, start_score = 0.0, start_total = 1.0
     cdef double* att = w.act_t
     cdef const Bucket* bk = NULL
-    cdef uint64_t bits
+    cdef uint64_t bits, ekey
     cdef int q
     if n <= 0:
         return 0
@@ -388,6 +388,8 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
         total = 0.0
         r = 0
         m = 0
+        # _draw(key, offset + e, length) with this end's part added once
+        ekey = key + (<uint64_t>(offset + e) << 16) * <uint64_t>GAMMA
         for k in range(na):
             x = ax[k]
             nx = nodes[x].base + c
@@ -416,7 +418,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 # taken while there is no best yet (best stays -inf), and then the first
                 # piece always is: every end has one, the single byte.
                 cand = asc[k] + lp
-                bits = _draw(key, offset + e, e - ast[k])
+                bits = _mix64(ekey + <uint64_t>(e - ast[k]) * <uint64_t>GAMMA)
                 q = <int>(bits >> 56)
                 limit = cand - bk[q].take
                 # unsettled iff limit < best < cand - keep: one compare (minsd), no branch
@@ -445,7 +447,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 total = total * _exp_neg(best - cand) + att[k]
                 wgt = att[k]
                 best = cand
-            if <double>(_draw(key, offset + e, e - ast[k]) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
+            if <double>(_mix64(ekey + <uint64_t>(e - ast[k]) * <uint64_t>GAMMA) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
                 r = nx
         na = m
         route[e] = r
