@@ -9,6 +9,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import ab_builds  # noqa: E402
 import bench  # noqa: E402
 import sampling_distribution  # noqa: E402
 
@@ -57,3 +58,13 @@ def test_sampling_distribution_script_prints_its_tables(capsys):
     out = capsys.readouterr().out
     assert "| alpha | segmentation | target P(w)^a/Z | exact sampler | viterbi sampler |" in out
     assert "TV(exact sampler, target)" in out
+
+
+def test_ab_builds_times_a_statement_under_two_builds(tmp_path):
+    import bytepiece_lite
+    build = str(Path(bytepiece_lite.__file__).resolve().parents[1])
+    model = str(Path(bytepiece_lite.__file__).resolve().parent / "data" / "default.model.zip")
+    corpus = _corpus(tmp_path)
+    ratios = ab_builds.main([build, build, "tok.encode(b, alpha=0.1, seed=1)", "--model", model,
+                             "--corpus", *corpus, "--bytes", "20000", "--rounds", "2"])
+    assert list(ratios) == corpus and all(r > 0 for r in ratios.values())
