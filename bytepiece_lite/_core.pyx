@@ -117,8 +117,23 @@ cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
+# mix64(key + ((end << 16) | length) * GAMMA), split as a sum (length < 2**16): the samplers
+# add the end's part once per position.
+cdef inline uint64_t _end_key(uint64_t key, int64_t end) noexcept nogil:
+    return key + (<uint64_t>end << 16) * <uint64_t>GAMMA
+
+
+cdef inline uint64_t _draw_at(uint64_t end_key, int64_t length) noexcept nogil:
+    return _mix64(end_key + <uint64_t>length * <uint64_t>GAMMA)
+
+
 cdef inline uint64_t _draw(uint64_t key, int64_t end, int64_t length) noexcept nogil:
-    return _mix64(key + ((<uint64_t>end << 16) | <uint64_t>length) * <uint64_t>GAMMA)
+    return _draw_at(_end_key(key, end), length)
+
+
+cdef inline double _unit(uint64_t bits) noexcept nogil:
+    """u in [0, 1): the top 53 of 64 random bits."""
+    return <double>(bits >> 11) * (1.0 / 9007199254740992.0)
 
 
 cdef inline uint64_t _stream_key(uint64_t seed, uint64_t index) noexcept nogil:
@@ -182,7 +197,7 @@ _init_logit_tables()
 
 cdef inline bint _sigmoid_below(double x, uint64_t bits) noexcept nogil:
     """The full test u < sigmoid(x), u being the top 53 bits of `bits` as a double in [0, 1)."""
-    return <double>(bits >> 11) * (1.0 / 9007199254740992.0) < 1.0 / (1.0 + exp(-x))
+    return _unit(bits) < 1.0 / (1.0 + exp(-x))
 
 
 # --------------------------------------------------------------------------------------
@@ -388,8 +403,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
         total = 0.0
         r = 0
         m = 0
-        # _draw(key, offset + e, length) with this end's part added once
-        ekey = key + (<uint64_t>(offset + e) << 16) * <uint64_t>GAMMA
+        ekey = _end_key(key, offset + e)
         for k in range(na):
             x = ax[k]
             nx = nodes[x].base + c
@@ -418,7 +432,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 # taken while there is no best yet (best stays -inf), and then the first
                 # piece always is: every end has one, the single byte.
                 cand = asc[k] + lp
-                bits = _mix64(ekey + <uint64_t>(e - ast[k]) * <uint64_t>GAMMA)
+                bits = _draw_at(ekey, e - ast[k])
                 q = <int>(bits >> 56)
                 limit = cand - bk[q].take
                 # unsettled iff limit < best < cand - keep: one compare (minsd), no branch
@@ -447,7 +461,7 @@ cdef inline int _segment_chunk_mode(const Trie* t, const uint8_t* text, int64_t 
                 total = total * _exp_neg(best - cand) + att[k]
                 wgt = att[k]
                 best = cand
-            if <double>(_mix64(ekey + <uint64_t>(e - ast[k]) * <uint64_t>GAMMA) >> 11) * (1.0 / 9007199254740992.0) * total < wgt:
+            if _unit(_draw_at(ekey, e - ast[k])) * total < wgt:
                 r = nx
         na = m
         route[e] = r
