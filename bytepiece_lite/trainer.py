@@ -1,4 +1,5 @@
-"""Train a vocabulary with upstream bytepiece's byte n-gram algorithm (DESIGN §4).
+"""Train a vocabulary with upstream bytepiece's byte n-gram algorithm (docs/semantics.md,
+"Training").
 
 The output is identical to upstream bytepiece 0.6.3's ``Trainer`` for the same corpus and
 parameters.  The algorithm reads as upstream's does; its inner loops run vectorized (n-gram
@@ -24,11 +25,16 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import _backend
 from . import model as _model
-from ._core import Bnlm, Vocab, split_counts
 from ._progress import Progress
 from .normalize import nfc
 from .tokenizer import Tokenizer
+
+try:
+    from ._core import Bnlm, split_counts
+except ImportError:  # no compiled core: the same kernels in plain Python
+    from ._pytrain import Bnlm, split_counts
 
 __all__ = ["Trainer"]
 
@@ -141,7 +147,7 @@ def _prune_ngrams(total: int, tables: list[_Table], min_count: int) -> tuple[lis
 def _resegment(pieces: list[bytes], counts: np.ndarray, texts: list[bytes], weights: np.ndarray) -> np.ndarray:
     """Cut each of `texts` with the Unigram model (pieces, counts); the weight of each text
     added to every piece it is cut into, per piece."""
-    vocab = Vocab(pieces, _model.Model(pieces, counts, "trainer").log_probs())
+    _, vocab = _backend.make("native", pieces, _model.Model(pieces, counts, "trainer").log_probs())
     return split_counts(vocab, texts, weights)
 
 
