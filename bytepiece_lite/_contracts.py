@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from concurrent.futures import Executor
-from typing import Any, Callable, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 import numpy as np
 

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
-import numbers
 import os
 from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _backend, _chunks, _rng, _threads
+from . import _args, _backend, _chunks, _pickling, _threads
 from . import model as _model
 from . import stream as _stream
-from ._contracts import (BOS_ID, EOS_ID, ID_OFFSET, PAD_ID, RESERVED_TOKENS, SAMPLERS, Mode,
-                         Output)
+from ._contracts import BOS_ID, EOS_ID, ID_OFFSET, PAD_ID, RESERVED_TOKENS, Output
 from .normalize import nfc, to_bytes
 
 __all__ = ["Encoding", "Tokenizer"]
 
 Text = Union[str, bytes]
-# Scores are sums of alpha * log p over the text: |log p| < 66 for counts below 2**63, so up to
-# this alpha they stay finite for any text.
-_MAX_ALPHA = 1e200
 #: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
 DEFAULT_MODEL = "default.model.zip"
 
@@ -38,37 +32,6 @@ class Encoding(NamedTuple):
     ids: np.ndarray
     byte_spans: np.ndarray
     char_spans: Optional[np.ndarray]
-
-
-def _sampling(alpha: float | None, sampler: str, seed: int | None) -> tuple[int, float, int]:
-    """(mode, alpha, seed) for the backend, checked; an unseeded sampling call gets a fresh
-    seed, a deterministic one (0, 0.0, 0)."""
-    mode = SAMPLERS.get(sampler)
-    if mode is None:
-        raise ValueError(f"sampler must be 'viterbi' or 'exact', not {sampler!r}")
-    if alpha is None:
-        mode, alpha = Mode.DETERMINISTIC, 0.0
-    else:
-        # type() first: the ABC checks cost more than a short text's segmentation
-        if type(alpha) is not float:
-            if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-                raise TypeError(f"alpha must be a real number or None, not {type(alpha).__name__}")
-            alpha = float(alpha)
-        if not math.isfinite(alpha):
-            raise ValueError(f"alpha must be finite, not {alpha}")
-        if alpha > _MAX_ALPHA:
-            raise ValueError(f"alpha must be at most {_MAX_ALPHA:g} (beyond, alpha * log p "
-                             f"overflows), not {alpha}")
-        if alpha <= 0:
-            mode = Mode.DETERMINISTIC
-    if seed is not None:
-        if type(seed) is not int and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
-        if not 0 <= seed < 1 << 64:
-            raise ValueError(f"seed must be in [0, 2**64), not {seed}")
-    if mode == Mode.DETERMINISTIC:
-        return 0, 0.0, 0
-    return mode, alpha, _rng.fresh_seed() if seed is None else int(seed)
 
 
 def _single_key(mode: int, seed: int) -> int:
@@ -181,7 +144,7 @@ class Tokenizer:
         >>> tok.tokenize(b"abab")
         [b'ab', b'ab']
         """
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         data = to_bytes(text)
         if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
             return self._vocab.tokenize(data, mode, alpha, _single_key(mode, seed))
@@ -198,7 +161,7 @@ class Tokenizer:
         >>> tok.encode("ab", add_bos=True, add_eos=True)
         [1, 259, 2]
         """
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         data = to_bytes(text)
         if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
             ids = self._vocab.encode(data, mode, alpha, _single_key(mode, seed))
@@ -221,7 +184,7 @@ class Tokenizer:
         >>> tok.encode_to_numpy("abc")
         array([259, 102], dtype=uint32)
         """
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         data = to_bytes(text)
         if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
             return self._vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
@@ -288,7 +251,7 @@ class Tokenizer:
         >>> [ids for ids in tok.encode_stream(["a", "b\\na", "b"], add_eos=True)]
         [[259, 13], [259, 2]]
         """
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         if isinstance(source, (str, bytes)) or not (hasattr(source, "read") or isinstance(source, Iterable)):
             raise TypeError(f"source must be an iterable of str or bytes parts, or a file object, not "
                             f"{type(source).__name__} (for one text use encode())")
@@ -309,7 +272,7 @@ class Tokenizer:
     # ------------------------------------------------------------------ many texts
     def _batch(self, texts: Iterable[Text], alpha: float | None, sampler: str, seed: int | None,
                num_threads: int | None, output: int, bos: bool = False, eos: bool = False):
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
         data = list(texts)          # our own list: the threads point into its items
@@ -380,32 +343,13 @@ class Tokenizer:
         File k's ids equal ``encode_batch(file_texts, alpha, seed=seed, ...)[k]``."""
         from . import corpus
 
-        mode, alpha, seed = _sampling(alpha, sampler, seed)
+        mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         return corpus.encode_files(self._vocab, self.vocab_size, [os.fspath(p) for p in inputs],
                                    os.fspath(output), mode=mode, alpha=alpha, sampler=sampler,
                                    seed=seed, num_threads=num_threads, add_bos=add_bos,
                                    add_eos=add_eos, progress=progress)
 
     # ------------------------------------------------------------------ ids and pieces
-    def _check_ids(self, ids: Iterable[int]) -> list[int]:
-        if isinstance(ids, np.ndarray):
-            if ids.ndim != 1 or ids.dtype.kind not in "iu":
-                raise TypeError(f"ids must be a 1-d integer array, not {ids.dtype} with shape {ids.shape}")
-            ids = ids.tolist()
-        elif isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-            raise TypeError(f"ids must be an iterable of int, not {type(ids).__name__}")
-        else:
-            ids = list(ids)
-        n = len(self._id_to_bytes)
-        for pos, i in enumerate(ids):
-            if type(i) is not int:
-                if isinstance(i, bool) or not isinstance(i, numbers.Integral):
-                    raise TypeError(f"id at position {pos} is {i!r}, not an int")
-                ids[pos] = i = int(i)
-            if not 0 <= i < n:
-                raise ValueError(f"id {i} at position {pos} is outside [0, {n})")
-        return ids
-
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes of the pieces, joined; <pad>, <bos> and <eos> decode to nothing.
 
@@ -414,7 +358,7 @@ class Tokenizer:
         b'hi'
         """
         table = self._decode_table
-        return b"".join([table[i] for i in self._check_ids(ids)])
+        return b"".join([table[i] for i in _args.ids(ids, len(self._id_to_bytes))])
 
     def decode(self, ids: Iterable[int], *, errors: str = "replace") -> str:
         """``decode_bytes(ids)`` as UTF-8 text; ``errors`` as in ``bytes.decode``.
@@ -444,7 +388,7 @@ class Tokenizer:
         >>> Tokenizer({bytes([b]): 1 for b in range(256)}).id_to_piece(100)
         b'a'
         """
-        return self._id_to_bytes[self._check_ids([id])[0]]
+        return self._id_to_bytes[_args.ids([id], len(self._id_to_bytes))[0]]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -452,13 +396,7 @@ class Tokenizer:
         _model.save(self._model, path)
 
     def __reduce__(self):
-        pieces = self._model.pieces
-        lengths = np.fromiter(map(len, pieces), dtype=np.uint32, count=len(pieces))
-        counts = self._model.counts
-        dtype = np.uint32 if counts.max() < 1 << 32 else np.int64
-        state = (b"".join(pieces), _narrow(lengths).tobytes(), _narrow(lengths).dtype.str,
-                 counts.astype(dtype).tobytes(), np.dtype(dtype).str)
-        return _restore, (self._backend, state)
+        return _restore, (self._backend, _pickling.pack(self._model))
 
 
 @functools.lru_cache(maxsize=1)
@@ -469,16 +407,7 @@ def _default_tokenizer() -> Tokenizer:
     return Tokenizer(path)
 
 
-def _narrow(lengths: np.ndarray) -> np.ndarray:
-    return lengths.astype(np.uint8 if lengths.max() < 256 else np.uint32)
-
-
 def _restore(backend: str, state: tuple) -> Tokenizer:
-    blob, lengths, ldtype, counts, cdtype = state
-    ends = np.cumsum(np.frombuffer(lengths, dtype=ldtype), dtype=np.int64).tolist()
-    starts = [0] + ends[:-1]
-    pieces = [blob[a:b] for a, b in zip(starts, ends)]
     tok = Tokenizer.__new__(Tokenizer)
-    tok._init(_model.Model(pieces, np.frombuffer(counts, dtype=cdtype).astype(np.int64), "pickle"),
-              backend)
+    tok._init(_pickling.unpack(state), backend)
     return tok
