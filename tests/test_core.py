@@ -81,25 +81,38 @@ def test_decode_encode_is_nfc(text):
     assert tok.decode(tok.encode(text)) == unicodedata.normalize("NFC", text)
 
 
-def test_ties_keep_the_longer_piece():
-    # "ab" alone and "a"+"b" have equal probability: strict ">" keeps the first, longer one.
-    counts = vocab_counts({b"ab": 1})
-    counts[b"a"] = counts[b"b"] = 1
-    total = sum(counts.values())
-    assert math.log(1 / total) > 2 * math.log(1 / total)  # sanity: the pair is less likely
+def _tie_counts() -> dict[bytes, int]:
+    # "a"+"bc" and "ab"+"c" have equal pieces' log-probabilities (a, c: 10; ab, bc: 5), so
+    # their scores are the same two floats added in either order: an exact tie in float64.
     counts = {bytes([b]): 1 for b in range(256)}
-    counts[b"ab"] = 1  # p(ab) = p(a) = p(b) -> "ab" wins (one factor vs two)
-    assert Tokenizer(counts).tokenize(b"ab") == [b"ab"]
-    # Exact tie: p(abc) == p(ab) * p(c); the longer candidate arrives first and is kept.
-    counts = {bytes([b]): 2 for b in range(256)}
-    counts[b"ab"] = 16
-    counts[b"abc"] = 1
-    model = from_counts(counts)
+    counts.update({b"a": 10, b"c": 10, b"ab": 5, b"bc": 5})
+    return counts
+
+
+@pytest.mark.parametrize("backend", ["native", "pyahocorasick"])
+def test_an_exact_tie_keeps_the_candidate_visited_first(backend):
+    model = from_counts(_tie_counts())
     lp = dict(zip(model.pieces, model.log_probs().tolist()))
-    for backend in ("native", "pyahocorasick"):
-        tok = Tokenizer(counts, backend=backend)
-        expect = [b"abc"] if lp[b"abc"] >= lp[b"ab"] + lp[b"c"] else [b"ab", b"c"]
-        assert tok.tokenize(b"abc") == expect
+    assert lp[b"a"] + lp[b"bc"] == lp[b"ab"] + lp[b"c"]              # the tie is real
+    assert lp[b"ab"] > lp[b"a"] + lp[b"b"]                            # and both beat a+b+c
+    # At the end of "abc", "bc" (the longer piece, whose walk started earlier) is visited
+    # before "c"; strict ">" keeps it, as upstream does.
+    tok = Tokenizer(_tie_counts(), backend=backend)
+    assert tok.tokenize(b"abc") == [b"a", b"bc"]
+    assert tok.tokenize(b"abc\nabc") == [b"a", b"bc", b"\n", b"a", b"bc"]   # each chunk from 0
+
+
+@pytest.mark.parametrize("backend", ["native", "pyahocorasick"])
+def test_known_segmentations(backend):
+    counts = {bytes([b]): 1 for b in range(256)}
+    counts.update({b"the": 40, b" cat": 30, b"ca": 20, b"at": 20, b" ": 50, b"th": 5, b"he": 5,
+                   "天气".encode(): 25, "天".encode(): 2})
+    tok = Tokenizer(counts, backend=backend)
+    assert tok.tokenize("the cat") == [b"the", b" cat"]
+    assert tok.tokenize("thecat") == [b"the", b"ca", b"t"]
+    assert tok.tokenize("天气天") == ["天气".encode(), "天".encode()]
+    assert tok.tokenize(b"\n\nthe\n") == [b"\n", b"\n", b"the", b"\n"]
+    assert tok.encode("the") == [tok.piece_to_id(b"the")]
 
 
 def test_chunks_are_cut_after_newline_runs():

@@ -1,4 +1,4 @@
-"""The trainer against upstream's own output (goldens) and a literal reference of DESIGN §4."""
+"""The trainer against upstream's own output (goldens) and a literal reference of docs/semantics.md, "Training"."""
 from __future__ import annotations
 
 import json
