@@ -399,6 +399,16 @@ class Tokenizer:
                  counts.astype(dtype).tobytes(), np.dtype(dtype).str)
         return _restore, (self._backend, state)
 
+    def save_pretrained(self, directory: str | os.PathLike[str], *,
+                        model_max_length: int | None = None) -> list[str]:
+        """Write a Hugging Face tokenizer directory (tokenizer.json, tokenizer_config.json,
+        special_tokens_map.json) with our ids; see README, "Hugging Face".  Returns the paths."""
+        from ._hf_export import write_pretrained
+
+        return write_pretrained(directory, self._model.pieces, self._model.counts,
+                                getattr(self, "special_tokens", None) or {},
+                                model_max_length=model_max_length)
+
 
 _OUT_ARRAYS, _OUT_IDS, _OUT_PIECES = 0, 1, 2
 # Small batches are not worth a thread hop.
