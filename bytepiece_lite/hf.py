@@ -316,7 +316,7 @@ class BytePieceTokenizer(PreTrainedTokenizer):
         if target is not None and pad_to_multiple_of:
             target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
         side = padding_side or self.padding_side
-        pad_id = self.pad_token_id
+        pad_id = self.pad_token_id if target is not None else 0
 
         data: dict[str, Any] = {}
         if target is not None and return_tensors is not None and all(n <= target for n in lengths):
