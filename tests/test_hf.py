@@ -155,6 +155,26 @@ def test_the_serde_model_predicts_the_resave():
     assert held != values          # the problem is real: some do move
 
 
+def test_hf_unigram_breaks_exact_ties_as_we_do(tmp_path):
+    """Exact ties (scores with exact sums): the longer piece ending at a position wins, as in
+    our Viterbi, e.g. "abc" with a, b, c = -1, ab, bc = -2: a + bc, not ab + c or a + b + c;
+    "ab" alone: ab, not a + b."""
+    pieces = [bytes([b]) for b in range(256)] + [b"ab", b"bc"]
+    logp = np.array([-1.0 if bytes([b]) in (b"a", b"b", b"c") else -10.0 for b in range(256)] + [-2.0, -2.0])
+    _hf_export.write_pretrained(tmp_path, pieces, logp)
+    hf = HT.from_file(str(tmp_path / "tokenizer.json"))
+    assert hf.encode("abc").tokens == ["a", "bc"]
+    assert hf.encode("ab").tokens == ["ab"]
+    assert hf.encode("abcab").tokens == ["a", "bc", "ab"]
+    # and ours, on counts whose log probabilities tie the same way up to rounding, agrees
+    # with the export of its own scores (the golden tests cover real models)
+    tok = Tokenizer({p: 2 ** 20 for p in pieces[:256]} | {b"ab": 1, b"bc": 1})
+    tok.save_pretrained(tmp_path / "ours")
+    hf = HT.from_file(str(tmp_path / "ours" / "tokenizer.json"))
+    for text in ("abc", "abcab", "aabbcc", "bcabca"):
+        assert _ids(hf, [text])[0] == tok.encode(text)
+
+
 def test_resave_by_tokenizers_and_transformers(exported, tmp_path):
     name, tok, d = exported
     texts = [r["text"] for r in _golden(name)] + _probe_texts()
@@ -216,6 +236,7 @@ def test_special_token_text(exported):
     assert hf.decode([1, 100, 2], skip_special_tokens=False) == "<bos>" + tok.decode([100]) + "<eos>"
     assert auto.decode([1, 100, 2]) == "<bos>" + tok.decode([100]) + "<eos>"
     assert auto.decode([1, 100, 2], skip_special_tokens=True) == tok.decode([100])
+    assert auto(["a", "abc abc"], padding=True)["input_ids"][0][-1] == 0 == auto.pad_token_id
 
 
 def test_writer_with_extra_special_tokens(tmp_path):
