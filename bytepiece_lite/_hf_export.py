@@ -262,7 +262,9 @@ def write_pretrained(directory: str | os.PathLike[str], pieces: Sequence[bytes],
         "added_tokens_decoder": {str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in added},
     }
     if extra:
-        config["extra_special_tokens"] = extra
+        # the name both transformers 4.x (a list) and 5.x (which reads it as its
+        # extra_special_tokens) take
+        config["additional_special_tokens"] = extra
     if model_max_length is not None:
         config["model_max_length"] = int(model_max_length)
     special_map: dict = {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD}

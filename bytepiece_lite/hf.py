@@ -22,6 +22,12 @@ import threading
 from typing import Any
 
 import numpy as np
+import transformers
+
+if int(transformers.__version__.split(".")[0]) < 5:
+    raise ImportError(f"bytepiece_lite.hf needs transformers >= 5.0 (this is {transformers.__version__}); "
+                      "the tokenizer.json export (Tokenizer.save_pretrained) works with 4.x too")
+
 from transformers import AutoTokenizer, PreTrainedTokenizer
 from transformers.tokenization_utils_base import (
     BatchEncoding,
@@ -29,10 +35,7 @@ from transformers.tokenization_utils_base import (
     TruncationStrategy,
 )
 
-try:  # transformers 5 spells it PreTrainedConfig; 4.x PretrainedConfig
-    from transformers import PreTrainedConfig as _Config
-except ImportError:  # pragma: no cover
-    from transformers import PretrainedConfig as _Config
+from transformers import PreTrainedConfig as _Config
 
 from . import _rng
 from ._hf_export import BOS, EOS, PAD, bytes_to_unicode, piece_to_token
