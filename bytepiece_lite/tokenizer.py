@@ -398,6 +398,15 @@ class Tokenizer:
     def __reduce__(self):
         return _restore, (self._backend, _pickling.pack(self._model))
 
+    def save_pretrained(self, directory: str | os.PathLike[str], *,
+                        model_max_length: int | None = None) -> list[str]:
+        """Write a Hugging Face tokenizer directory (tokenizer.json, tokenizer_config.json,
+        special_tokens_map.json) with our ids; see README, "Hugging Face".  Returns the paths."""
+        from ._hf_export import write_pretrained
+
+        return write_pretrained(directory, self._model.pieces, self._model.counts,
+                                self.special_tokens, model_max_length=model_max_length)
+
 
 @functools.lru_cache(maxsize=1)
 def _default_tokenizer() -> Tokenizer:
