@@ -67,7 +67,7 @@ class Backend(Protocol):
     def encode_batch(self, texts: list[Union[str, bytes]], *, mode: int, alpha: float, seed: int,
                      num_threads: int = 1, executor: Optional[Executor] = None,
                      output: int = Output.ARRAYS, bos: bool = False, eos: bool = False,
-                     starts: Optional[np.ndarray] = None, stream: int = 0,
+                     starts: Optional[np.ndarray] = None, streams: Optional[np.ndarray] = None,
                      prepare: Optional[Callable[[object], Union[str, bytes]]] = None,
                      min_bytes_per_thread: int = 0) -> Any: ...
 

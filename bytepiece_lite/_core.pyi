@@ -26,7 +26,7 @@ class Vocab:
     def encode_batch(self, texts: list[Union[str, bytes]], *, mode: int, alpha: float, seed: int,
                      num_threads: int = 1, executor: Optional[Executor] = None, output: int = 0,
                      bos: bool = False, eos: bool = False, starts: Optional[np.ndarray] = None,
-                     stream: int = 0,
+                     streams: Optional[np.ndarray] = None,
                      prepare: Optional[Callable[[object], Union[str, bytes]]] = None,
                      min_bytes_per_thread: int = 0) -> Any: ...
 

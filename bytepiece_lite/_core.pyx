@@ -176,7 +176,8 @@ cdef class Vocab:
     def encode_batch(self, list texts not None, *, int mode, double alpha, uint64_t seed,
                      int num_threads=1, executor=None, int output=OUTPUT_ARRAYS,
                      bint bos=False, bint eos=False, const int64_t[::1] starts=None,
-                     uint64_t stream=0, prepare=None, Py_ssize_t min_bytes_per_thread=0):
+                     const uint64_t[::1] streams=None, prepare=None,
+                     Py_ssize_t min_bytes_per_thread=0):
         """Segment every text of `texts` on `num_threads` threads, GIL released.
 
         A text is bytes, or a str already NFC-normalized (the threads encode it to UTF-8;
@@ -185,9 +186,9 @@ cdef class Vocab:
         prepare(text) first, which must return such a text.  With `min_bytes_per_thread`,
         fewer threads run when there are fewer bytes (code points of a str) per thread.
 
-        Text k draws from stream_key(seed, k); or, when `starts` is given, the texts are
-        consecutive parts of one text cut at chunk boundaries, text k beginning at byte
-        starts[k], and all draw from stream_key(seed, stream) as that whole text would.
+        Text k draws from stream_key(seed, streams[k]) (default: k), its draws keyed by
+        positions from starts[k] (default: 0): parts of one text cut at chunk boundaries,
+        given the text's stream and their positions in it, draw as the whole text would.
         The texts are split into contiguous blocks of about equal size that this thread and
         num_threads - 1 tasks submitted to `executor` take in turn; a text's result depends
         only on the text and its stream, so results never depend on the number of threads.
@@ -198,7 +199,7 @@ cdef class Vocab:
         PIECES).
         """
         return run_batch(&self.t, self._pieces, self._ids, texts, mode, alpha, seed,
-                         num_threads, executor, output, bos, eos, starts, stream, prepare,
+                         num_threads, executor, output, bos, eos, starts, streams, prepare,
                          min_bytes_per_thread)
 
 

@@ -143,7 +143,7 @@ class PyVocab:
 
     def encode_batch(self, texts: list, *, mode: int, alpha: float, seed: int,
                      num_threads: int = 1, executor=None, output: int = Output.ARRAYS,
-                     bos: bool = False, eos: bool = False, starts=None, stream: int = 0,
+                     bos: bool = False, eos: bool = False, starts=None, streams=None,
                      prepare=None, min_bytes_per_thread: int = 0):
         """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
         if prepare is not None:
@@ -152,11 +152,11 @@ class PyVocab:
             if type(t) is not bytes and type(t) is not str:
                 raise TypeError(f"text {k} is {type(t).__name__}, not bytes or str")
         texts = [t.encode("utf-8") if type(t) is str else t for t in texts]
-        if starts is None:
-            rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), 0) for k, t in enumerate(texts)]
-        else:
-            key = _rng.stream_key(seed, stream)
-            rows = [self._indices(t, mode, alpha, key, int(a)) for t, a in zip(texts, starts)]
+        n = len(texts)
+        starts = [0] * n if starts is None else [int(a) for a in starts]
+        streams = range(n) if streams is None else [int(k) for k in streams]
+        rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), a)
+                for t, a, k in zip(texts, starts, streams)]
         if output == Output.PIECES:
             return [[self._pieces[i] for i in row] for row in rows]
         head, tail = [BOS_ID] * bos, [EOS_ID] * eos

@@ -141,7 +141,7 @@ cdef void _job_free(BatchJob* job) noexcept:
 
 
 cdef int64_t _describe_texts(BatchJob* job, list texts, uint64_t seed, const int64_t[::1] starts,
-                             uint64_t stream, object prepare, list held) except -1:
+                             const uint64_t[::1] streams, object prepare, list held) except -1:
     """Point the job at every text (replacing, through `prepare`, what the core cannot take
     as it is); the total size in bytes (code points for str)."""
     cdef Py_ssize_t n = len(texts), k
@@ -164,7 +164,7 @@ cdef int64_t _describe_texts(BatchJob* job, list texts, uint64_t seed, const int
             job.kinds[k] = <int8_t>PyUnicode_KIND(obj)
         else:
             raise TypeError(f"text {k} is {type(obj).__name__}, not bytes or str")
-        job.keys[k] = stream_key_of(seed, stream if starts is not None else k)
+        job.keys[k] = stream_key_of(seed, k if streams is None else streams[k])
         job.starts[k] = 0 if starts is None else starts[k]
         total += job.lens[k]
     return total
@@ -203,7 +203,7 @@ cdef int _cut_blocks(BatchJob* job, Py_ssize_t n, int64_t total, int nblocks,
 
 cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int mode,
                       double alpha, uint64_t seed, int num_threads, object executor, int output,
-                      bint bos, bint eos, const int64_t[::1] starts, uint64_t stream,
+                      bint bos, bint eos, const int64_t[::1] starts, const uint64_t[::1] streams,
                       object prepare, Py_ssize_t min_bytes_per_thread):
     """Vocab.encode_batch (which documents the arguments)."""
     cdef Py_ssize_t n = len(texts), k
@@ -217,6 +217,8 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         raise ValueError("num_threads must be >= 1")
     if starts is not None and starts.shape[0] != n:
         raise ValueError(f"{n} texts but {starts.shape[0]} starts")
+    if streams is not None and streams.shape[0] != n:
+        raise ValueError(f"{n} texts but {streams.shape[0]} streams")
     memset(&job, 0, sizeof(BatchJob))
     job.trie = trie
     job.mode = mode
@@ -230,7 +232,7 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
         if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
             raise MemoryError()
-        total = _describe_texts(&job, texts, seed, starts, stream, prepare, held)
+        total = _describe_texts(&job, texts, seed, starts, streams, prepare, held)
         if min_bytes_per_thread > 0:
             num_threads = <int>min(num_threads, max(1, total // min_bytes_per_thread))
         if num_threads > n:

@@ -22,13 +22,13 @@ import json
 import logging
 import os
 import time
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import _threads
 from ._chunks import last_boundary, split
-from ._contracts import BOS_ID, EOS_ID, Backend, Output
+from ._contracts import BOS_ID, EOS_ID
 from ._progress import Progress
 from .model import atomic_output, write_atomic
 
@@ -72,12 +72,15 @@ def _npy_header(dtype: np.dtype, count: int) -> bytes:
     return b"\x93NUMPY\x01\x00" + (_NPY_HEADER - 10).to_bytes(2, "little") + meta + b" " * pad + b"\n"
 
 
-def encode_files(vocab: Backend, vocab_size: int, inputs: Sequence[str], output: str, *,
-                 mode: int, alpha: float, sampler: str, seed: int, num_threads: int | None = None,
-                 add_bos: bool = False, add_eos: bool = False, progress: bool = True) -> dict:
-    """Encode the files `inputs` with `vocab` (whose ids run below `vocab_size`) into
-    `output` (``.npy`` or ``.bin``) plus ``output.json``; returns the sidecar's content.
-    `mode`, `alpha`, `seed` are checked sampling arguments (``sampler`` is recorded).
+def encode_files(encode_parts: Callable[[list[bytes], np.ndarray, int, int, int], np.ndarray],
+                 vocab_size: int, inputs: Sequence[str], output: str, *, settings: dict,
+                 num_threads: int | None = None, add_bos: bool = False, add_eos: bool = False,
+                 progress: bool = True) -> dict:
+    """Encode the files `inputs` into `output` (``.npy`` or ``.bin``) plus ``output.json``;
+    returns the sidecar's content.  ``encode_parts(parts, starts, k, threads, min_bytes)``
+    gives the ids of consecutive parts of file k that start at `starts` in it (the Tokenizer
+    passes its own, with the sampling settings recorded in `settings`); ids run below
+    `vocab_size`.
 
     >>> import tempfile, os
     >>> from bytepiece_lite import Tokenizer
@@ -100,7 +103,6 @@ def encode_files(vocab: Backend, vocab_size: int, inputs: Sequence[str], output:
     total_bytes = sum(os.path.getsize(p) for p in inputs)
     threads = _threads.count(num_threads, 1 << 30)
     min_bytes = _threads.MIN_BYTES_PER_THREAD if num_threads is None else 0
-    pool = _threads.executor(threads)
     reporter = Progress(progress, log)
     bar = reporter.bar("encode", total_bytes, "B")
     start = time.perf_counter()
@@ -116,11 +118,8 @@ def encode_files(vocab: Backend, vocab_size: int, inputs: Sequence[str], output:
             with open(path, "rb") as f:
                 for pos, block in _blocks(f):
                     texts, starts = split(block, 4 * threads)
-                    ids, _ = vocab.encode_batch(
-                        texts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-                        executor=pool, output=Output.ARRAYS,
-                        starts=np.array(starts, dtype=np.int64) + pos, stream=k,
-                        min_bytes_per_thread=min_bytes)
+                    ids = encode_parts(texts, np.array(starts, dtype=np.int64) + pos, k,
+                                       threads, min_bytes)
                     tokens += _write(out, ids.astype(dtype))
                     bar.update(len(block))
             if add_eos:
@@ -131,8 +130,7 @@ def encode_files(vocab: Backend, vocab_size: int, inputs: Sequence[str], output:
             out.write(_npy_header(dtype, tokens))
         bar.close()
         info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": vocab_size,
-                "alpha": alpha if mode else None, "sampler": sampler if mode else None,
-                "seed": seed if mode else None, "documents": documents}
+                **settings, "documents": documents}
         # the sidecar first: a reader never finds ids without their description
         write_atomic(output + ".json", json.dumps(info, indent=1, ensure_ascii=False).encode() + b"\n")
     reporter.done(f"encoded {total_bytes / 1e6:.1f} MB into {tokens} tokens", start)

@@ -9,7 +9,7 @@ import io
 from typing import Callable, Iterable, Iterator, Union
 
 from ._chunks import last_boundary
-from ._contracts import BOS_ID, EOS_ID, Backend
+from ._contracts import BOS_ID, EOS_ID
 from .normalize import nfc
 
 __all__ = ["IncrementalDecoder", "encode_blocks"]
@@ -63,13 +63,13 @@ def _utf8(text: str) -> bytes:
                          f"({text[exc.start:exc.end]!r})") from None
 
 
-def encode_blocks(vocab: Backend, source, mode: int, alpha: float, key: int, *,
-                  bos: bool = False, eos: bool = False) -> Iterator[list[int]]:
-    """The generator behind ``Tokenizer.encode_stream`` (arguments already checked): ids of
-    the concatenation of `source`'s parts, a block of whole chunks at a time, with `bos`
-    before the first and `eos` after the last.  Draws are keyed by absolute position, so
-    the blocks joined equal the ids of the whole text.  Memory is bounded by the longest
-    chunk (line), not by the stream."""
+def encode_blocks(encode_at: Callable[[bytes, int], list[int]], source, *, bos: bool = False,
+                  eos: bool = False) -> Iterator[list[int]]:
+    """The generator behind ``Tokenizer.encode_stream``: ids of the concatenation of
+    `source`'s parts, a block of whole chunks at a time (``encode_at(block, offset)``, offset
+    being the block's position in the stream), with `bos` before the first and `eos` after
+    the last.  The draws are keyed by absolute position, so the blocks joined equal the ids of
+    the whole text.  Memory is bounded by the longest chunk (line), not by the stream."""
     pending: list[bytes] = []
     ends_in_newline = False
     done = 0                                  # bytes of the stream already encoded
@@ -84,14 +84,14 @@ def encode_blocks(vocab: Backend, source, mode: int, alpha: float, key: int, *,
         buf = b"".join(pending)
         cut = last_boundary(buf)              # what follows may still grow
         if cut:
-            yield head + vocab.encode(buf[:cut], mode, alpha, key, offset=done)
+            yield head + encode_at(buf[:cut], done)
             head = []
             done += cut
             buf = buf[cut:]
         pending = [buf] if buf else []
     tail = [EOS_ID] if eos else []
     if pending or head or tail:
-        yield head + vocab.encode(b"".join(pending), mode, alpha, key, offset=done) + tail
+        yield head + encode_at(b"".join(pending), done) + tail
 
 
 class IncrementalDecoder:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import (IO, AbstractSet, Iterable, Iterator, Mapping, NamedTuple, Optional,
+                    Sequence, Union)
 
 import numpy as np
 
-from . import _args, _backend, _chunks, _pickling, _threads
+from . import _args, _backend, _chunks, _pickling, _special, _threads
 from . import model as _model
 from . import stream as _stream
 from ._contracts import BOS_ID, EOS_ID, ID_OFFSET, PAD_ID, RESERVED_TOKENS, Output
@@ -22,6 +23,7 @@ from .normalize import nfc, to_bytes
 __all__ = ["Encoding", "Tokenizer"]
 
 Text = Union[str, bytes]
+AllowedSpecial = Union[AbstractSet[Union[str, bytes]], str]
 #: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
 DEFAULT_MODEL = "default.model.zip"
 
@@ -70,7 +72,7 @@ class Tokenizer:
     EOS_ID = EOS_ID
 
     def __init__(self, source: str | os.PathLike[str] | Mapping[bytes, int], *,
-                 backend: str = "native"):
+                 special_tokens: Sequence[str | bytes] | None = None, backend: str = "native"):
         if backend not in _backend.BACKENDS:
             raise ValueError(f"backend must be one of {_backend.BACKENDS}, not {backend!r}")
         if isinstance(source, Mapping):
@@ -80,16 +82,18 @@ class Tokenizer:
         else:
             raise TypeError("source must be a model path or a mapping of bytes to counts, "
                             f"not {type(source).__name__}")
-        self._init(model, backend)
+        self._init(model, backend, () if special_tokens is None else special_tokens)
 
     @classmethod
-    def from_pieces(cls, counts: Mapping[bytes, int], *, backend: str = "native") -> "Tokenizer":
+    def from_pieces(cls, counts: Mapping[bytes, int], *,
+                    special_tokens: Sequence[str | bytes] | None = None,
+                    backend: str = "native") -> "Tokenizer":
         """A tokenizer from ``{piece: count}``; ids follow upstream's (length, bytes) order.
 
         >>> Tokenizer.from_pieces({bytes([b]): 1 for b in range(256)}).vocab_size
         259
         """
-        return cls(counts, backend=backend)
+        return cls(counts, special_tokens=special_tokens, backend=backend)
 
     @classmethod
     def default(cls) -> "Tokenizer":
@@ -100,12 +104,16 @@ class Tokenizer:
         """
         return _default_tokenizer()
 
-    def _init(self, model: _model.Model, backend: str) -> None:
+    def _init(self, model: _model.Model, backend: str, special_tokens: tuple = ()) -> None:
+        tokens = _special.check_tokens(special_tokens, frozenset(model.pieces))
         self._model = model
+        self._special = _special.SpecialTokens(tokens, ID_OFFSET + len(model.pieces))
         self._backend, self._vocab = _backend.make(backend, model.pieces, model.log_probs())
-        self._id_to_bytes = RESERVED_TOKENS + tuple(model.pieces)
-        # decode joins this table: the reserved tokens decode to nothing
-        self._decode_table = (b"",) * ID_OFFSET + tuple(model.pieces)
+        self._id_to_bytes = RESERVED_TOKENS + tuple(model.pieces) + tokens
+        # decode joins these tables: the reserved tokens decode to nothing, special tokens to
+        # their text (or nothing, skipped)
+        self._decode_table = (b"",) * ID_OFFSET + tuple(model.pieces) + tokens
+        self._decode_skip = self._decode_table[:len(self._decode_table) - len(tokens)] + (b"",) * len(tokens)
         # bytes per id, for offsets
         self._lengths = np.fromiter(map(len, self._decode_table), dtype=np.int64,
                                     count=len(self._decode_table))
@@ -113,8 +121,17 @@ class Tokenizer:
     # ------------------------------------------------------------------ properties
     @property
     def vocab_size(self) -> int:
-        """Number of ids: the pieces plus <pad>, <bos>, <eos>."""
+        """Number of ids: <pad>, <bos>, <eos>, the pieces and the special tokens."""
         return len(self._id_to_bytes)
+
+    @property
+    def special_tokens(self) -> dict[str | bytes, int]:
+        """``{token: id}`` of the reserved and the special tokens (a copy).
+
+        >>> Tokenizer({bytes([b]): 1 for b in range(256)}, special_tokens=["<mask>"]).special_tokens
+        {'<pad>': 0, '<bos>': 1, '<eos>': 2, '<mask>': 259}
+        """
+        return dict(self._special.mapping)
 
     @property
     def backend(self) -> str:
@@ -130,7 +147,8 @@ class Tokenizer:
 
     # ------------------------------------------------------------------ one text
     def tokenize(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
-                 seed: int | None = None, num_threads: int | None = None) -> list[bytes]:
+                 seed: int | None = None, num_threads: int | None = None,
+                 allowed_special: AllowedSpecial = frozenset()) -> list[bytes]:
         """Cut `text` into pieces (bytes); ``b"".join(result)`` is the UTF-8 of NFC(text).
 
         ``alpha`` None or <= 0: the most probable segmentation.  ``alpha > 0``: a random one
@@ -139,35 +157,31 @@ class Tokenizer:
         makes sampling reproducible; without it every call gets a seed no other call had.
         ``num_threads``: a long text is cut at line boundaries and its parts segmented on
         that many threads (default: one below 1 MB, all cores above), same result.
+        ``allowed_special``: the special tokens (a set, or "all") that become their own id
+        (here: their own piece) where they occur; by default none, and special-token text is
+        ordinary text.
 
-        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
-        >>> tok.tokenize(b"abab")
-        [b'ab', b'ab']
+        >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5}, special_tokens=["<s>"])
+        >>> tok.tokenize(b"abab<s>"), tok.tokenize(b"abab<s>", allowed_special="all")
+        ([b'ab', b'ab', b'<', b's', b'>'], [b'ab', b'ab', b'<s>'])
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        data = to_bytes(text)
-        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
-            return self._vocab.tokenize(data, mode, alpha, _single_key(mode, seed))
-        return list(itertools.chain.from_iterable(
-            self._parts(data, mode, alpha, seed, num_threads, Output.PIECES)))
+        return self._one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, True)
 
     def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                seed: int | None = None, add_bos: bool = False, add_eos: bool = False,
-               num_threads: int | None = None) -> list[int]:
-        """Token ids of `text` (see :meth:`tokenize` for ``alpha``, ``sampler``, ``seed`` and
-        ``num_threads``); ``add_bos``/``add_eos`` put ids 1/2 around them.
+               num_threads: int | None = None,
+               allowed_special: AllowedSpecial = frozenset()) -> list[int]:
+        """Token ids of `text` (see :meth:`tokenize` for ``alpha``, ``sampler``, ``seed``,
+        ``num_threads`` and ``allowed_special``); ``add_bos``/``add_eos`` put ids 1/2 around
+        them.
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
         >>> tok.encode("ab", add_bos=True, add_eos=True)
         [1, 259, 2]
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        data = to_bytes(text)
-        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
-            ids = self._vocab.encode(data, mode, alpha, _single_key(mode, seed))
-        else:
-            ids, _ = self._parts(data, mode, alpha, seed, num_threads, Output.ARRAYS)
-            ids = ids.tolist()
+        ids = self._one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, False)
         if add_bos:
             ids.insert(0, BOS_ID)
         if add_eos:
@@ -177,7 +191,8 @@ class Tokenizer:
     def encode_to_numpy(self, text: Text, alpha: float | None = None, *,
                         sampler: str = "viterbi", seed: int | None = None,
                         add_bos: bool = False, add_eos: bool = False,
-                        num_threads: int | None = None) -> np.ndarray:
+                        num_threads: int | None = None,
+                        allowed_special: AllowedSpecial = frozenset()) -> np.ndarray:
         """Like :meth:`encode`, as a ``uint32`` numpy array (no Python list in between).
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
@@ -186,36 +201,58 @@ class Tokenizer:
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         data = to_bytes(text)
-        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
-            return self._vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
-                                            bos=add_bos, eos=add_eos)[0]
-        ids, _ = self._parts(data, mode, alpha, seed, num_threads, Output.ARRAYS)
-        if add_bos or add_eos:
-            ids = np.concatenate([np.array([BOS_ID] * add_bos, np.uint32), ids,
-                                  np.array([EOS_ID] * add_eos, np.uint32)])
-        return ids
+        if allowed_special or self._threads(data, num_threads) > 1:
+            ids = np.array(self._one(data, mode, alpha, seed, num_threads, allowed_special, False),
+                           dtype=np.uint32)
+            if add_bos or add_eos:
+                ids = np.concatenate([np.array([BOS_ID] * add_bos, np.uint32), ids,
+                                      np.array([EOS_ID] * add_eos, np.uint32)])
+            return ids
+        return self._vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
+                                        bos=add_bos, eos=add_eos)[0]
 
-    def _parts(self, data: bytes, mode: int, alpha: float, seed: int, num_threads: int | None,
-               output: int):
-        """Segment `data` as one text whose parts, cut at chunk boundaries, run on a pool:
-        the draws are keyed by absolute position, so the result is the whole text's."""
-        threads = _threads.count(num_threads, max(1, len(data) // _threads.MIN_BYTES_PER_THREAD))
+    @staticmethod
+    def _threads(data: bytes, num_threads: int | None) -> int:
+        """Threads for one text: by default one below PARALLEL_MIN_BYTES, else all cores; at
+        most one per MIN_BYTES_PER_THREAD."""
+        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
+            return 1
+        return _threads.count(num_threads, max(1, len(data) // _threads.MIN_BYTES_PER_THREAD))
+
+    def _one(self, data: bytes, mode: int, alpha: float, seed: int, num_threads: int | None,
+             allowed_special: AllowedSpecial, pieces: bool) -> list:
+        """The ids (or pieces) of one text.  A long text is cut at chunk boundaries and its
+        parts run on a pool; allowed special tokens cut it too.  Draws are keyed by absolute
+        position, so the result is the whole text's either way."""
+        threads = self._threads(data, num_threads)
+        pattern = self._special.matcher(allowed_special) if allowed_special else None
+        if pattern is not None and pattern.search(data):
+            return _special.encode_rows(self._vocab, self._special, [data], pattern, mode=mode,
+                                        alpha=alpha, seed=seed, streams=[0], pieces=pieces,
+                                        num_threads=threads,
+                                        executor=_threads.executor(threads))[0]
+        if threads == 1:
+            segment = self._vocab.tokenize if pieces else self._vocab.encode
+            return segment(data, mode, alpha, _single_key(mode, seed))
         parts, starts = _chunks.split(data, 16 * threads)
-        return self._vocab.encode_batch(
+        rows = self._vocab.encode_batch(
             parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-            executor=_threads.executor(threads), output=output,
-            starts=np.array(starts, dtype=np.int64), stream=0)
+            executor=_threads.executor(threads), output=Output.PIECES if pieces else Output.IDS,
+            starts=np.array(starts, dtype=np.int64), streams=np.zeros(len(parts), np.uint64))
+        return list(itertools.chain.from_iterable(rows))
 
     def encode_with_offsets(self, text: Text, alpha: float | None = None, *,
                             sampler: str = "viterbi", seed: int | None = None,
-                            add_bos: bool = False, add_eos: bool = False) -> Encoding:
+                            add_bos: bool = False, add_eos: bool = False,
+                            allowed_special: AllowedSpecial = frozenset()) -> Encoding:
         """:meth:`encode` with every token's span in the input, as numpy arrays.
 
         ``ids`` (uint32), ``byte_spans`` (int64, shape (n, 2): start and end in the UTF-8
         bytes), ``char_spans`` (for ``str`` input, the same in characters of NFC(text);
         ``None`` for bytes input).  A token that begins or ends inside a multi-byte
         character spans every character it touches, so neighbouring char spans can overlap.
-        ``<bos>``/``<eos>`` get empty spans at the start/end.
+        ``<bos>``/``<eos>`` get empty spans at the start/end, an allowed special token the span
+        of its text.
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
         >>> enc = tok.encode_with_offsets("abé")
@@ -224,7 +261,7 @@ class Tokenizer:
         """
         data = to_bytes(text)
         ids = self.encode_to_numpy(data, alpha, sampler=sampler, seed=seed, add_bos=add_bos,
-                                   add_eos=add_eos)
+                                   add_eos=add_eos, allowed_special=allowed_special)
         lengths = self._lengths[ids]
         ends = np.cumsum(lengths, dtype=np.int64)
         spans = np.stack([ends - lengths, ends], axis=1)
@@ -241,7 +278,8 @@ class Tokenizer:
 
     def encode_stream(self, source: Iterable[str] | Iterable[bytes] | IO, alpha: float | None = None,
                       *, sampler: str = "viterbi", seed: int | None = None, add_bos: bool = False,
-                      add_eos: bool = False) -> Iterator[list[int]]:
+                      add_eos: bool = False,
+                      allowed_special: AllowedSpecial = frozenset()) -> Iterator[list[int]]:
         """Encode a text that arrives in parts (an iterable of str, or of bytes, or a file
         object read in blocks), yielding ids a block of whole lines at a time.  The blocks
         joined equal ``encode(whole_text, alpha, sampler=..., seed=..., add_bos=...,
@@ -255,10 +293,20 @@ class Tokenizer:
         if isinstance(source, (str, bytes)) or not (hasattr(source, "read") or isinstance(source, Iterable)):
             raise TypeError(f"source must be an iterable of str or bytes parts, or a file object, not "
                             f"{type(source).__name__} (for one text use encode())")
-        return _stream.encode_blocks(self._vocab, source, mode, alpha, _single_key(mode, seed),
-                                     bos=add_bos, eos=add_eos)
+        pattern = self._special.matcher(allowed_special) if allowed_special else None
+        if pattern is None:
+            key = _single_key(mode, seed)
 
-    def decoder(self, *, errors: str = "replace") -> _stream.IncrementalDecoder:
+            def encode_at(data: bytes, offset: int) -> list[int]:
+                return self._vocab.encode(data, mode, alpha, key, offset=offset)
+        else:
+            def encode_at(data: bytes, offset: int) -> list[int]:
+                return _special.encode_rows(self._vocab, self._special, [data], pattern, mode=mode,
+                                            alpha=alpha, seed=seed, streams=[0], offsets=[offset])[0]
+        return _stream.encode_blocks(encode_at, source, bos=add_bos, eos=add_eos)
+
+    def decoder(self, *, errors: str = "replace",
+                skip_special_tokens: bool = False) -> _stream.IncrementalDecoder:
         """An incremental decoder: ``.decode(ids)`` returns the text completed so far, holding
         back the bytes of a character split between ids; ``.flush()`` ends the text.
 
@@ -267,16 +315,31 @@ class Tokenizer:
         >>> [dec.decode([i]) for i in tok.encode("é!")] + [dec.flush()]
         ['', 'é', '!', '']
         """
-        return _stream.IncrementalDecoder(self.decode_bytes, errors=errors)
+        return _stream.IncrementalDecoder(
+            functools.partial(self.decode_bytes, skip_special_tokens=skip_special_tokens),
+            errors=errors)
 
     # ------------------------------------------------------------------ many texts
     def _batch(self, texts: Iterable[Text], alpha: float | None, sampler: str, seed: int | None,
-               num_threads: int | None, output: int, bos: bool = False, eos: bool = False):
+               num_threads: int | None, output: int, bos: bool = False, eos: bool = False,
+               allowed_special: AllowedSpecial = frozenset()):
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
         data = list(texts)          # our own list: the threads point into its items
         threads = _threads.count(num_threads, len(data))
+        pattern = self._special.matcher(allowed_special) if allowed_special else None
+        if pattern is not None:
+            rows = _special.encode_rows(self._vocab, self._special, [to_bytes(t) for t in data],
+                                        pattern, mode=mode, alpha=alpha, seed=seed,
+                                        streams=range(len(data)), pieces=output == Output.PIECES,
+                                        num_threads=threads, executor=_threads.executor(threads),
+                                        bos=bos, eos=eos)
+            if output != Output.ARRAYS:
+                return rows
+            offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum([len(r) for r in rows], out=offsets[1:])
+            return np.fromiter(itertools.chain.from_iterable(rows), np.uint32, int(offsets[-1])), offsets
         try:
             return self._vocab.encode_batch(
                 data, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
@@ -291,7 +354,8 @@ class Tokenizer:
     def encode_batch(self, texts: Iterable[Text], alpha: float | None = None, *,
                      num_threads: int | None = None, seed: int | None = None,
                      sampler: str = "viterbi", add_bos: bool = False,
-                     add_eos: bool = False) -> list[list[int]]:
+                     add_eos: bool = False,
+                     allowed_special: AllowedSpecial = frozenset()) -> list[list[int]]:
         """:meth:`encode` of every text, on `num_threads` threads (default: all cores).
 
         Text number k of a seeded call draws from the stream (seed, k), so
@@ -303,23 +367,27 @@ class Tokenizer:
         >>> tok.encode_batch(["ab", "abc"], add_eos=True)
         [[259, 2], [259, 102, 2]]
         """
-        return self._batch(texts, alpha, sampler, seed, num_threads, Output.IDS, add_bos, add_eos)
+        return self._batch(texts, alpha, sampler, seed, num_threads, Output.IDS, add_bos, add_eos,
+                           allowed_special)
 
     def tokenize_batch(self, texts: Iterable[Text], alpha: float | None = None, *,
                        num_threads: int | None = None, seed: int | None = None,
-                       sampler: str = "viterbi") -> list[list[bytes]]:
+                       sampler: str = "viterbi",
+                       allowed_special: AllowedSpecial = frozenset()) -> list[list[bytes]]:
         """:meth:`tokenize` of every text, on `num_threads` threads (see :meth:`encode_batch`).
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
         >>> tok.tokenize_batch(["ab", "abc"])
         [[b'ab'], [b'ab', b'c']]
         """
-        return self._batch(texts, alpha, sampler, seed, num_threads, Output.PIECES)
+        return self._batch(texts, alpha, sampler, seed, num_threads, Output.PIECES,
+                           allowed_special=allowed_special)
 
     def encode_batch_to_numpy(self, texts: Iterable[Text], alpha: float | None = None, *,
                               num_threads: int | None = None, seed: int | None = None,
                               sampler: str = "viterbi", add_bos: bool = False,
-                              add_eos: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                              add_eos: bool = False,
+                              allowed_special: AllowedSpecial = frozenset()) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`encode_batch` as numpy arrays ``(ids, offsets)``: the ids of text k are
         ``ids[offsets[k]:offsets[k + 1]]`` (``uint32`` ids, ``int64`` offsets of length n + 1).
 
@@ -328,7 +396,8 @@ class Tokenizer:
         >>> ids.tolist(), offsets.tolist()
         ([259, 259, 102], [0, 1, 3])
         """
-        return self._batch(texts, alpha, sampler, seed, num_threads, Output.ARRAYS, add_bos, add_eos)
+        return self._batch(texts, alpha, sampler, seed, num_threads, Output.ARRAYS, add_bos, add_eos,
+                           allowed_special)
 
     # The names of earlier releases.
     encode_array = encode_to_numpy
@@ -337,37 +406,57 @@ class Tokenizer:
     def encode_files(self, inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str],
                      *, alpha: float | None = None, sampler: str = "viterbi", seed: int | None = None,
                      num_threads: int | None = None, add_bos: bool = False, add_eos: bool = False,
-                     progress: bool = True) -> dict:
+                     allowed_special: AllowedSpecial = frozenset(), progress: bool = True) -> dict:
         """Encode text files into ``output`` (``.npy`` or ``.bin``) and its ``.json`` sidecar,
         in bounded memory; returns the sidecar's content (see :mod:`bytepiece_lite.corpus`).
         File k's ids equal ``encode_batch(file_texts, alpha, seed=seed, ...)[k]``."""
         from . import corpus
 
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return corpus.encode_files(self._vocab, self.vocab_size, [os.fspath(p) for p in inputs],
-                                   os.fspath(output), mode=mode, alpha=alpha, sampler=sampler,
-                                   seed=seed, num_threads=num_threads, add_bos=add_bos,
-                                   add_eos=add_eos, progress=progress)
+        pattern = self._special.matcher(allowed_special) if allowed_special else None
+
+        def encode_parts(parts: list[bytes], starts: np.ndarray, stream: int, threads: int,
+                         min_bytes: int) -> np.ndarray:
+            # consecutive parts of file number `stream`, starting at `starts` in it
+            if pattern is not None:
+                rows = _special.encode_rows(self._vocab, self._special, parts, pattern, mode=mode,
+                                            alpha=alpha, seed=seed, streams=[stream] * len(parts),
+                                            offsets=starts.tolist(), num_threads=threads,
+                                            executor=_threads.executor(threads))
+                return np.fromiter(itertools.chain.from_iterable(rows), np.uint32)
+            return self._vocab.encode_batch(
+                parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
+                executor=_threads.executor(threads), output=Output.ARRAYS, starts=starts,
+                streams=np.full(len(parts), stream, dtype=np.uint64),
+                min_bytes_per_thread=min_bytes)[0]
+
+        settings = {"alpha": alpha if mode else None, "sampler": sampler if mode else None,
+                    "seed": seed if mode else None}
+        return corpus.encode_files(encode_parts, self.vocab_size, [os.fspath(p) for p in inputs],
+                                   os.fspath(output), settings=settings, num_threads=num_threads,
+                                   add_bos=add_bos, add_eos=add_eos, progress=progress)
 
     # ------------------------------------------------------------------ ids and pieces
-    def decode_bytes(self, ids: Iterable[int]) -> bytes:
-        """The bytes of the pieces, joined; <pad>, <bos> and <eos> decode to nothing.
+    def decode_bytes(self, ids: Iterable[int], *, skip_special_tokens: bool = False) -> bytes:
+        """The bytes of the pieces, joined; <pad>, <bos> and <eos> decode to nothing, special
+        tokens to their text (to nothing with ``skip_special_tokens``).
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)})
         >>> tok.decode_bytes([1, 107, 108, 2])
         b'hi'
         """
-        table = self._decode_table
+        table = self._decode_skip if skip_special_tokens else self._decode_table
         return b"".join([table[i] for i in _args.ids(ids, len(self._id_to_bytes))])
 
-    def decode(self, ids: Iterable[int], *, errors: str = "replace") -> str:
+    def decode(self, ids: Iterable[int], *, errors: str = "replace",
+               skip_special_tokens: bool = False) -> str:
         """``decode_bytes(ids)`` as UTF-8 text; ``errors`` as in ``bytes.decode``.
 
         >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)})
         >>> tok.decode(tok.encode("naïve"))
         'naïve'
         """
-        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+        return self.decode_bytes(ids, skip_special_tokens=skip_special_tokens).decode("utf-8", errors=errors)
 
     def piece_to_id(self, piece: bytes) -> int:
         """The id of a vocabulary piece; KeyError if it is not one.
@@ -396,7 +485,7 @@ class Tokenizer:
         _model.save(self._model, path)
 
     def __reduce__(self):
-        return _restore, (self._backend, _pickling.pack(self._model))
+        return _restore, (self._backend, _pickling.pack(self._model), self._special.tokens)
 
     def save_pretrained(self, directory: str | os.PathLike[str], *,
                         model_max_length: int | None = None) -> list[str]:
@@ -416,7 +505,7 @@ def _default_tokenizer() -> Tokenizer:
     return Tokenizer(path)
 
 
-def _restore(backend: str, state: tuple) -> Tokenizer:
+def _restore(backend: str, state: tuple, special_tokens: tuple = ()) -> Tokenizer:
     tok = Tokenizer.__new__(Tokenizer)
-    tok._init(_pickling.unpack(state), backend)
+    tok._init(_pickling.unpack(state), backend, special_tokens)
     return tok
