@@ -19,7 +19,7 @@ from .contracts cimport (ID_OFFSET, MAX_PIECE_LEN, MODE_DETERMINISTIC, MODE_EXAC
 from .fastexp cimport exp2_256
 from .rng cimport stream_key_of
 from .samplers cimport Bucket
-from .scratch cimport Work, work_free, work_init
+from .scratch cimport INTERRUPTED, Work, work_free, work_init
 from .trie cimport Trie, trie_find, trie_free
 
 import numpy as _np
@@ -163,8 +163,11 @@ cdef class Vocab:
                 raise MemoryError()
             if buckets is not None:
                 w.buckets = <const Bucket*>PyBytes_AS_STRING(buckets)
+            w.check_signals = True          # Ctrl-C stops a long call within milliseconds
             with nogil:
                 rc = segment_text(&self.t, p, n, offset, mode, alpha, key, &w)
+            if rc == INTERRUPTED:
+                raise_pending()
             if rc != 0:
                 raise MemoryError(f"out of memory segmenting {n} bytes")
             result = PyList_New(w.out_len)

@@ -72,22 +72,24 @@ class SpecialTokens:
     def __init__(self, tokens: tuple[bytes, ...], first_id: int):
         self.tokens = tokens
         self.first_id = first_id
-        self.by_bytes = {t: first_id + k for k, t in enumerate(tokens)}
+        # the reserved tokens too: "all" allows them, and a set may name them
+        self.by_bytes = {t: i for i, t in enumerate(RESERVED_TOKENS)}
+        self.by_bytes.update({t: first_id + k for k, t in enumerate(tokens)})
+        self.text_of = {i: t for t, i in self.by_bytes.items()}
         #: {token: id} as ``Tokenizer.special_tokens`` shows it, the reserved ones first.
-        self.mapping = {_display(t): i for i, t in enumerate(RESERVED_TOKENS)}
-        self.mapping.update({_display(t): i for t, i in self.by_bytes.items()})
+        self.mapping = {_display(t): i for t, i in self.by_bytes.items()}
         self._matchers: dict[frozenset, re.Pattern | None] = {}
 
     def matcher(self, allowed: object) -> re.Pattern | None:
-        """The pattern finding the tokens `allowed` ("all", or a set of special tokens), or
-        None when there are none to find."""
+        """The pattern finding the tokens `allowed` ("all": the special and the reserved
+        tokens, or a set of them), or None when there are none to find."""
         if allowed is None or (not allowed and not isinstance(allowed, str)):
             return None
         if isinstance(allowed, str):
             if allowed != "all":
                 raise ValueError(f'allowed_special must be "all" or a set of special tokens, '
                                  f"not {allowed!r}")
-            key = frozenset(self.tokens)
+            key = frozenset(self.by_bytes)
         elif isinstance(allowed, (set, frozenset, list, tuple)):
             key = frozenset(_as_bytes(t, k) for k, t in enumerate(allowed))
             unknown = [t for t in key if t not in self.by_bytes]
@@ -149,7 +151,7 @@ def encode_rows(vocab: Backend, special: SpecialTokens, texts: Sequence[bytes], 
                               executor=executor, output=Output.PIECES if pieces else Output.IDS,
                               starts=np.array(all_starts, dtype=np.int64),
                               streams=np.array(all_streams, dtype=np.uint64))
-    tokens = special.tokens
+    text_of = special.text_of
     out = []
     for first, count, specials in layout:
         row: list = [BOS_ID] if bos and not pieces else []
@@ -158,7 +160,7 @@ def encode_rows(vocab: Backend, special: SpecialTokens, texts: Sequence[bytes], 
             for p in range(done, before):
                 row += rows[first + p]
             done = before
-            row.append(tokens[ident - special.first_id] if pieces else ident)
+            row.append(text_of[ident] if pieces else ident)
         for p in range(done, count):
             row += rows[first + p]
         if eos and not pieces:

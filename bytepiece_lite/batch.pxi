@@ -20,7 +20,8 @@ from .contracts cimport (BOS_ID, EOS_ID, ID_OFFSET, MODE_VITERBI, OUTPUT_ARRAYS,
                          OUTPUT_PIECES)
 from .rng cimport stream_key_of
 from .samplers cimport Bucket
-from .scratch cimport Work, work_free, work_init
+from .scratch cimport (INTERRUPTED, POLL_BYTES, Work, load_flag, store_flag, work_free, work_init,
+                       work_poll)
 from .trie cimport Trie
 
 cdef extern from "Python.h":
@@ -61,6 +62,12 @@ cdef extern from *:
     void store_release "bpl_store_release"(int8_t* p, int8_t v) noexcept nogil
     int8_t load_acquire "bpl_load_acquire"(const int8_t* p) noexcept nogil
 
+cdef int raise_pending() except -1:
+    """Propagate the exception that a signal handler left pending while the GIL was released
+    (work_poll): returning -1 with it set makes the caller raise it."""
+    return -1
+
+
 cdef enum:
     LONE_SURROGATE = -2     # counts[k] of a str text that UTF-8 cannot encode
     BLOCKS_PER_THREAD = 16
@@ -81,19 +88,33 @@ ctypedef struct BatchJob:
     int8_t* done            # block b is finished (written with release, read with acquire)
     int nblocks
     int next_block          # the next block to take (atomic)
+    int cancelled           # set (atomic) when the calling thread was interrupted
 
 
-cdef int _take_block(BatchJob* job) noexcept nogil:
-    """Take the next unclaimed block and segment it; its index, or -1 when none is left."""
-    cdef int b = fetch_add(&job.next_block)
+cdef int _take_block(BatchJob* job, bint caller) noexcept nogil:
+    """Take the next unclaimed block and segment it; its index, or -1 when none is left (or
+    the call was interrupted).  The `caller` thread polls for signals (Ctrl-C)."""
+    cdef int b
     cdef Work* w
     cdef Py_ssize_t k
-    cdef int64_t before, n
+    cdef int64_t before, n, polled = 0
     cdef const uint8_t* p
+    cdef int rc
+    if load_flag(&job.cancelled):
+        return -1
+    b = fetch_add(&job.next_block)
     if b >= job.nblocks:
         return -1
     w = &job.works[b]
+    w.check_signals = caller
+    w.cancelled = &job.cancelled
     for k in range(job.bounds[b], job.bounds[b + 1]):
+        polled += job.lens[k]
+        if polled >= POLL_BYTES:            # many short texts poll too
+            polled = 0
+            if work_poll(w) != 0:
+                w.out_len = INTERRUPTED
+                break
         before = w.out_len
         p = job.ptrs[k]
         n = job.lens[k]
@@ -107,20 +128,36 @@ cdef int _take_block(BatchJob* job) noexcept nogil:
                 w.out_len = -1
                 break
             p = w.utf8
-        if segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha,
-                        job.keys[k], w) != 0:
-            w.out_len = -1
+        rc = segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha, job.keys[k], w)
+        if rc != 0:
+            w.out_len = rc      # -1: out of memory; INTERRUPTED: the caller raises
             break
         job.counts[k] = w.out_len - before
     store_release(&job.done[b], 1)
     return b
 
 
-def _work_blocks(size_t addr):
-    """A pool thread's part of a BatchJob (at address addr): blocks until none is left."""
-    cdef BatchJob* job = <BatchJob*>addr
+cdef class _Batch:
+    """Owns a BatchJob and everything its pointers lead to (the texts, what prepare()
+    returned, the bucket table), for as long as any thread may still work on it: a pool task
+    holds a reference, so a call that ends early (Ctrl-C while tasks are queued) frees
+    nothing that a task can still read."""
+    cdef BatchJob job
+    cdef object texts
+    cdef list held
+    cdef bytes buckets
+
+    def __cinit__(self):
+        memset(&self.job, 0, sizeof(BatchJob))
+
+    def __dealloc__(self):
+        _job_free(&self.job)
+
+
+def _work_blocks(_Batch batch not None):
+    """A pool thread's part of a batch: blocks until none is left."""
     with nogil:
-        while _take_block(job) >= 0:
+        while _take_block(&batch.job, False) >= 0:
             pass
 
 
@@ -211,73 +248,79 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
     cdef int r, emitted = 0
     cdef list result = None
     cdef tuple table
-    cdef BatchJob job
-    cdef list held = []         # what prepare() returned: the job points into it
+    cdef _Batch owner = _Batch()
+    cdef BatchJob* job = &owner.job
+    owner.texts = texts
+    owner.held = []             # what prepare() returned: the job points into it
     if num_threads < 1:
         raise ValueError("num_threads must be >= 1")
     if starts is not None and starts.shape[0] != n:
         raise ValueError(f"{n} texts but {starts.shape[0]} starts")
     if streams is not None and streams.shape[0] != n:
         raise ValueError(f"{n} texts but {streams.shape[0]} streams")
-    memset(&job, 0, sizeof(BatchJob))
     job.trie = trie
     job.mode = mode
     job.alpha = alpha
+    job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    job.starts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
+    job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
+    if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
+        raise MemoryError()
+    total = _describe_texts(job, texts, seed, starts, streams, prepare, owner.held)
+    if min_bytes_per_thread > 0:
+        num_threads = <int>min(num_threads, max(1, total // min_bytes_per_thread))
+    if num_threads > n:
+        num_threads = <int>max(n, 1)
+    owner.buckets = bucket_table(alpha) if mode == MODE_VITERBI else None
+    _cut_blocks(job, n, total,
+                1 if num_threads == 1 else <int>min(n, BLOCKS_PER_THREAD * num_threads),
+                owner.buckets)
+    futures = []
     try:
-        job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-        job.starts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-        job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
-        job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-        job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-        job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
-        if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
-            raise MemoryError()
-        total = _describe_texts(&job, texts, seed, starts, streams, prepare, held)
-        if min_bytes_per_thread > 0:
-            num_threads = <int>min(num_threads, max(1, total // min_bytes_per_thread))
-        if num_threads > n:
-            num_threads = <int>max(n, 1)
-        _cut_blocks(&job, n, total,
-                    1 if num_threads == 1 else <int>min(n, BLOCKS_PER_THREAD * num_threads),
-                    bucket_table(alpha) if mode == MODE_VITERBI else None)
-        addr = <size_t>&job
-        futures = []
         if num_threads > 1 and executor is not None:
-            futures = [executor.submit(_work_blocks, addr) for r in range(num_threads - 1)]
-        try:
-            if output == OUTPUT_ARRAYS:
-                with nogil:
-                    while _take_block(&job) >= 0:
-                        pass
-            else:
-                result = PyList_New(n)
-                table = pieces if output == OUTPUT_PIECES else ids
-                bos = bos and output == OUTPUT_IDS
-                eos = eos and output == OUTPUT_IDS
-                while True:
-                    with nogil:
-                        r = _take_block(&job)
-                    emitted = _emit_rows(&job, emitted, result, table, bos, eos)
-                    if r < 0:
-                        break
-        finally:
-            # A pool task not yet started is not waited for: this thread has done its
-            # blocks (so a call from inside a busy pool cannot deadlock).
-            for f in futures:
-                if not f.cancel():
-                    f.result()
-        for r in range(job.nblocks):
-            if job.works[r].out_len < 0:
-                raise MemoryError("out of memory while segmenting")
-        for k in range(n):
-            if job.counts[k] == LONE_SURROGATE:
-                texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
+            for r in range(num_threads - 1):
+                futures.append(executor.submit(_work_blocks, owner))
         if output == OUTPUT_ARRAYS:
-            return _to_arrays(&job, n, bos, eos)
-        _emit_rows(&job, emitted, result, table, bos, eos)
-        return result
+            with nogil:
+                while _take_block(job, True) >= 0:
+                    pass
+            if load_flag(&job.cancelled):
+                raise_pending()
+        else:
+            result = PyList_New(n)
+            table = pieces if output == OUTPUT_PIECES else ids
+            bos = bos and output == OUTPUT_IDS
+            eos = eos and output == OUTPUT_IDS
+            while True:
+                with nogil:
+                    r = _take_block(job, True)
+                if load_flag(&job.cancelled):
+                    raise_pending()
+                emitted = _emit_rows(job, emitted, result, table, bos, eos)
+                if r < 0:
+                    break
+    except BaseException:
+        store_flag(&job.cancelled, 1)   # the pool's tasks stop at their next poll
+        raise
     finally:
-        _job_free(&job)
+        # A pool task not yet started is not waited for: this thread has done its
+        # blocks (so a call from inside a busy pool cannot deadlock).
+        for f in futures:
+            if not f.cancel():
+                f.result()
+    for r in range(job.nblocks):
+        if job.works[r].out_len < 0:
+            raise MemoryError("out of memory while segmenting")
+    for k in range(n):
+        if job.counts[k] == LONE_SURROGATE:
+            texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
+    if output == OUTPUT_ARRAYS:
+        return _to_arrays(job, n, bos, eos)
+    _emit_rows(job, emitted, result, table, bos, eos)
+    return result
 
 
 cdef tuple _to_arrays(BatchJob* job, Py_ssize_t n, bint bos, bint eos):

@@ -139,3 +139,10 @@ def test_from_pieces_takes_special_tokens():
     tok = Tokenizer.from_pieces(COUNTS, special_tokens=[b"<bin\xff>"])
     assert tok.special_tokens[b"<bin\xff>"] == len(COUNTS) + 3
     assert tok.encode(b"<bin\xff>", allowed_special="all") == [len(COUNTS) + 3]
+
+
+def test_reserved_tokens_can_be_allowed(tok):
+    assert tok.encode("ab<eos>", allowed_special="all") == tok.encode("ab") + [2]
+    assert tok.encode("<bos>ab", allowed_special={"<bos>"}) == [1] + tok.encode("ab")
+    assert tok.encode("ab<eos>") == tok.encode("ab") + tok.encode("<eos>")     # ordinary text
+    assert tok.tokenize("<pad>", allowed_special="all") == [b"<pad>"]

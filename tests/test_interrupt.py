@@ -1,0 +1,47 @@
+"""Ctrl-C stops a long call within a fraction of a second (the core polls for signals between
+windows of a megabyte), leaving the tokenizer usable."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+CHILD = textwrap.dedent('''
+    import faulthandler, os, signal, threading, time
+    faulthandler.dump_traceback_later(100, exit=True)   # a hang shows where it is
+    from bytepiece_lite import Tokenizer
+    tok = Tokenizer.default()
+    line = ("the quick brown fox jumps over the lazy dog " * 900_000).encode()   # 40 MB, one line
+    lines = [("line %d of a text\\n" % i) * 30 for i in range(60_000)]         # 40 MB of lines
+    calls = {
+        "one line": lambda: tok.encode(line, 0.1, sampler="exact", seed=1),
+        "one line, threads": lambda: tok.encode_to_numpy(line + b"\\n" + line, num_threads=2),
+        "batch": lambda: tok.encode_batch(lines, 0.1, seed=1, num_threads=2),
+        "batch arrays": lambda: tok.encode_batch_to_numpy(lines, 0.1, seed=1, num_threads=1),
+    }
+    expect = tok.encode("still fine")
+    for name, call in calls.items():
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        t0 = time.perf_counter()
+        try:
+            call()
+            print(name, "finished", time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            print(name, "interrupted", time.perf_counter() - t0 - 0.3)
+        assert tok.encode("still fine") == expect
+''')
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is POSIX")
+def test_a_long_call_stops_soon_after_ctrl_c(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=200)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4, proc.stdout
+    for line in lines:
+        *name, what, seconds = line.split()
+        # each call takes seconds uninterrupted; the bound is generous for a loaded machine
+        assert what == "interrupted" and float(seconds) < 1.5, line
