@@ -241,10 +241,14 @@ def _read_zip_member(data: bytes, path: str) -> bytes:
 
 def read_model_bytes(path: str) -> bytes:
     """The JSON bytes of a model file, unzipping a .zip that holds exactly one member."""
-    data = read_file_bounded(path)
+    return unpack(read_file_bounded(path), path)
+
+
+def unpack(data: bytes, source: str) -> bytes:
+    """The JSON bytes of the model file content `data`: itself, or a zip's one member."""
     if not data.startswith(b"PK"):  # a JSON text never starts so; an empty zip has no \x03\x04
         return data
-    return _read_zip_member(data, path)
+    return _read_zip_member(data, source)
 
 
 def load(path: str | os.PathLike[str]) -> Model:
