@@ -399,22 +399,56 @@ def save(model: Model, path: str | os.PathLike[str]) -> None:
     write_atomic(path, data)
 
 
+class _Output:
+    """The temporary file of atomic_output: an OSError of a write, seek or flush names the
+    output path the caller gave, not the hidden temporary file nobody asked for."""
+
+    def __init__(self, f: BinaryIO, path: str):
+        self._f, self._path = f, path
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._f, name)
+        if name in ("write", "writelines", "seek", "flush", "truncate", "tell"):
+            def call(*args, **kwargs):
+                try:
+                    return attr(*args, **kwargs)
+                except OSError as exc:
+                    raise _renamed(exc, self._path) from exc
+            return call
+        return attr
+
+
+def _renamed(exc: OSError, path: str) -> OSError:
+    """`exc` as the same OSError subclass naming `path` (and no temporary file)."""
+    return OSError(exc.errno, exc.strerror or str(exc), path) if exc.errno else OSError(f"{path}: {exc}")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[BinaryIO]:
     """A binary file to write `path` through: readers see the old file or the whole new one,
     never a part.  It is a temporary file in the same folder, renamed over `path` when the
-    block ends without an exception and removed otherwise."""
+    block ends without an exception and removed otherwise.  An OSError about the output
+    (creating, writing, syncing or renaming it) names `path`."""
     folder, name = os.path.split(os.path.abspath(path))
     # Not tempfile.mkstemp: its files are 0600, and a saved model should get the usual
     # permissions (0666 less the umask), like any file the user writes.
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise _renamed(exc, path) from exc
     try:
         with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            yield _Output(f, path)  # type: ignore[misc]
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as exc:
+                raise _renamed(exc, path) from exc
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _renamed(exc, path) from exc
     except BaseException:
         try:
             os.unlink(tmp)
