@@ -31,7 +31,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t" "tests/fuzz/corpus/$t"
     log="$work/$t.log"
     "$python" tests/fuzz/run.py "$t" -max_total_time="$seconds" -print_final_stats=1 \
-        -rss_limit_mb=4096 -timeout=30 -artifact_prefix="tests/fuzz/corpus/$t/crash-" \
+        -rss_limit_mb=4096 -timeout=30 -artifact_prefix="tests/fuzz/corpus/$t/" \
         "$work/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1
     rc=$?
     runs=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)

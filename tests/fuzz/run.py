@@ -84,7 +84,7 @@ def _plain_loop(fn, opts: dict[str, str], dirs: list[str]) -> int:
         try:
             fn(data)
         except Exception:
-            name = opts.get("artifact_prefix", "./crash-") + hashlib.sha1(data).hexdigest()
+            name = opts.get("artifact_prefix", "./") + "crash-" + hashlib.sha1(data).hexdigest()
             with open(name, "wb") as f:
                 f.write(data)
             traceback.print_exc()
