@@ -1,7 +1,8 @@
 """The ``bytepiece-lite`` command line.
 
 User mistakes (a missing file, a malformed model, a bad option) end in one clear line on
-stderr and exit code 2, never a traceback.
+stderr and exit code 2, never a traceback: ``bytepiece-lite: error: <what>; see --help`` for
+the options, ``bytepiece-lite <command>: error: <what>`` for everything found later.
 """
 from __future__ import annotations
 
@@ -16,19 +17,57 @@ from .tokenizer import Tokenizer
 
 
 def _tokenizer(args: argparse.Namespace) -> Tokenizer:
-    if args.model is None:
+    extra = getattr(args, "special_token", None)
+    if args.model is None and not extra:
         return Tokenizer.default()
-    return Tokenizer(args.model)
+    if args.model is None:
+        return Tokenizer(Tokenizer.default().pieces(), special_tokens=extra)
+    return Tokenizer(args.model, special_tokens=extra)
+
+
+def _allowed(args: argparse.Namespace):
+    """--allowed-special: "all", or the tokens named (the default: none)."""
+    names = getattr(args, "allowed_special", None) or []
+    return "all" if names == ["all"] else frozenset(names)
+
+
+DESCRIPTION = ("bytepiece-lite: a fast byte-level Unigram tokenizer. Without --model the "
+               "embedded default model is used.")
+
+
+def _stdin(what: str) -> str:
+    """Standard input, when it is not a terminal (nor closed): else say what is missing."""
+    stream = sys.stdin
+    if stream is None or stream.closed or stream.isatty():
+        raise ValueError(f"give {what}, or pipe it on standard input")
+    return stream.read()
 
 
 def _text_arg(args: argparse.Namespace) -> str:
     if args.text is not None:
         return args.text
-    return sys.stdin.read()
+    return _stdin("a TEXT" + (" or --input FILE..." if args.command == "encode" else ""))
+
+
+def _check_inputs(paths: Sequence[str]) -> None:
+    """Each input must be a readable regular file; say what it is when it is not."""
+    import stat
+
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise ValueError(f"input file {path!r} does not exist") from None
+        except OSError as exc:
+            raise ValueError(f"input file {path!r}: {exc.strerror}") from None
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"input {path!r} is a directory; give the text files in it")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"input {path!r} is not a regular file")
 
 
 def _sampling(args: argparse.Namespace) -> dict:
-    return {"sampler": args.sampler, "seed": args.seed}
+    return {"sampler": args.sampler, "seed": args.seed, "allowed_special": _allowed(args)}
 
 
 def cmd_tokenize(args: argparse.Namespace) -> None:
@@ -48,6 +87,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
             raise ValueError("give a TEXT or --input files, not both")
         if args.output is None:
             raise ValueError("--input needs --output OUT.npy or OUT.bin")
+        _check_inputs(args.input)
         info = tok.encode_files(args.input, args.output, alpha=args.alpha, num_threads=args.threads,
                                 add_bos=args.add_bos, add_eos=args.add_eos, progress=not args.quiet,
                                 **_sampling(args))
@@ -67,7 +107,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
             raise ValueError("give IDS or --input, not both")
         ids = _read_ids(args.input)
     else:
-        words = args.ids if args.ids else sys.stdin.read().split()
+        words = args.ids if args.ids else _stdin("IDS or --input FILE").split()
         try:
             ids = [int(w) for w in words]
         except ValueError as exc:
@@ -76,16 +116,38 @@ def cmd_decode(args: argparse.Namespace) -> None:
     sys.stdout.write("\n")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def _read_ids(path: str):
-    """Ids from a .npy file, or a .bin file with its .json sidecar (see bytepiece_lite.corpus)."""
+    """Ids from a .npy file, or a .bin file with its .bin.json sidecar, as `encode --input`
+    writes them (see bytepiece_lite.corpus)."""
     import numpy as np
 
-    if path.endswith(".npy"):
+    expected = ("an ids file is OUT.npy or OUT.bin (with its OUT.bin.json sidecar) as "
+                "'bytepiece-lite encode --input ... --output OUT' writes")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory, not an ids file; {expected}") from None
+    if path.endswith(".npy") or head == NPY_MAGIC:
+        if head != NPY_MAGIC:
+            raise ValueError(f"{path} is not a .npy file (no numpy header); {expected}")
         ids = np.load(path, mmap_mode="r")
+    elif path.endswith(".bin"):
+        sidecar = path + ".json"
+        try:
+            with open(sidecar, encoding="utf-8") as f:
+                dtype = json.load(f)["dtype"]
+            dtype = np.dtype(dtype).newbyteorder("<")
+        except FileNotFoundError:
+            raise ValueError(f"{path} has no sidecar {sidecar} saying its dtype; {expected}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{sidecar} is not the sidecar of an ids file ({exc!r}); {expected}") from None
+        ids = np.fromfile(path, dtype=dtype)
     else:
-        with open(path + ".json", encoding="utf-8") as f:
-            dtype = json.load(f)["dtype"]
-        ids = np.fromfile(path, dtype=np.dtype(dtype).newbyteorder("<"))
+        raise ValueError(f"{path} is not an ids file; {expected}")
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise ValueError(f"{path} does not hold a 1-d array of integer ids")
     return ids
@@ -117,6 +179,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     trainer = Trainer(order=args.order, max_vocab_size=sizes, max_piece_length=args.max_piece_length,
                       min_count=args.min_count, isolate_digits=args.isolate_digits,
                       ensure_unicode=not args.no_ensure_unicode)
+    _check_inputs(args.input)
     trainer.train([Path(f) for f in args.input], workers=args.workers, progress=not args.quiet)
     for path in trainer.save(args.output):
         print(path)
@@ -130,8 +193,20 @@ def _is_utf8(p: bytes) -> bool:
     return True
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors on one line: ``<prog>: error: <message>; see --help``
+    (argparse prints the whole usage first), exit code 2."""
+
+    def error(self, message: str):
+        hint = "--help" if " " not in self.prog else f"{self.prog} --help"
+        self.exit(2, f"{self.prog}: error: {message}; see {hint}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bytepiece-lite", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    parser = _Parser(prog="bytepiece-lite", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"bytepiece-lite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, sampling: bool) -> None:
@@ -140,6 +215,11 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--alpha", type=float, default=None, help="sample a segmentation (alpha > 0)")
             p.add_argument("--sampler", choices=["viterbi", "exact"], default="viterbi")
             p.add_argument("--seed", type=int, default=None, help="make sampling reproducible")
+            p.add_argument("--special-token", action="append", metavar="TOKEN",
+                           help="add a special token (after the model's own; repeatable)")
+            p.add_argument("--allowed-special", action="append", metavar="TOKEN",
+                           help="a special token to match in the text (repeatable), or 'all'; "
+                                "by default special-token text is ordinary text")
 
     p = sub.add_parser("tokenize", help="show the pieces of a text")
     p.add_argument("text", nargs="?", help="text (default: standard input)")
@@ -153,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--add-eos", action="store_true")
     p.add_argument("--input", "-i", nargs="+", metavar="FILE",
                    help="corpus mode: encode these files (each one document) into --output")
-    p.add_argument("--output", "-o", help="OUT.npy or OUT.bin (with an OUT.json sidecar)")
+    p.add_argument("--output", "-o", help="OUT.npy or OUT.bin, plus a sidecar OUT.npy.json / OUT.bin.json")
     p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     common(p, True)
@@ -161,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("decode", help="turn ids back into text")
     p.add_argument("ids", nargs="*", help="ids (default: whitespace-separated on standard input)")
-    p.add_argument("--input", "-i", metavar="FILE", help="ids from a .npy or .bin file written by encode")
+    p.add_argument("--input", "-i", metavar="FILE", help="ids from OUT.npy or OUT.bin (with OUT.bin.json) written by encode --input")
     common(p, False)
     p.set_defaults(func=cmd_decode)
 
@@ -196,11 +276,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (OSError, ModelError, ValueError, TypeError, KeyError) as exc:
-        print(f"bytepiece-lite {args.command}: error: {exc}", file=sys.stderr)
+        print(f"bytepiece-lite {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of `exc` on one line; an OSError as ``<path>: <what the OS said>``."""
+    if isinstance(exc, OSError) and not isinstance(exc, ModelError) and exc.strerror:
+        names = [n for n in (exc.filename, exc.filename2) if n is not None]
+        text = f"{' -> '.join(map(str, names))}: {exc.strerror}" if names else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split("\n"))
 
 
 if __name__ == "__main__":

@@ -120,12 +120,10 @@ class BytePieceTokenizer(PreTrainedTokenizer):
 
     @staticmethod
     def _load_core(vocab_file: str, extras: list[str]) -> Tokenizer:
-        if extras:
-            try:   # the special-token API of Tokenizer, when this version has it
-                return Tokenizer(vocab_file, special_tokens=extras)
-            except TypeError:
-                pass
-        return Tokenizer(vocab_file)
+        # the model file keeps its special tokens; those named here and not in it follow
+        core = Tokenizer(vocab_file)
+        missing = [t for t in extras if t not in core.special_tokens]
+        return Tokenizer(vocab_file, special_tokens=missing) if missing else core
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Tokenizer, **kwargs: Any) -> "BytePieceTokenizer":

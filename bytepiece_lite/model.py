@@ -7,23 +7,30 @@ with ids 3, 4, ... (0-2 are <pad>, <bos>, <eos>).  Loading validates everything 
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
+import errno
 import io
 import json
 import os
 import secrets
+import stat
 import zipfile
-from typing import Any, BinaryIO, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ._contracts import ID_OFFSET, MAX_PIECE_LEN
+from ._special import check_tokens
+
 __all__ = ["ModelError", "Model", "load", "save", "from_counts"]
 
-#: Ids below this are the special tokens <pad>, <bos>, <eos>.
-ID_OFFSET = 3
-#: A zipped model may not unpack to more than this (a guard against zip bombs).
-MAX_UNZIPPED = 1 << 30
+#: A model file (raw JSON or zip), and a zip's member unpacked, may not be larger than this:
+#: a guard against zip bombs and against reading /dev/zero-like files until memory runs out.
+MAX_MODEL_BYTES = 1 << 30
+MAX_UNZIPPED = MAX_MODEL_BYTES      # the former name of the member limit
+#: The longest piece the compiled core supports (lengths are 16-bit).
+MAX_PIECE_BYTES = MAX_PIECE_LEN
 _MAX_COUNT = (1 << 63) - 1
 
 
@@ -39,12 +46,18 @@ class Model:
     (256, 256)
     """
 
-    __slots__ = ("pieces", "counts")
+    __slots__ = ("pieces", "counts", "special")
 
-    def __init__(self, pieces: list[bytes], counts: np.ndarray, source: str = "model"):
+    def __init__(self, pieces: list[bytes], counts: np.ndarray, source: str = "model",
+                 special: Sequence[str | bytes] = ()):
         _validate(pieces, counts, source)
         self.pieces = pieces
         self.counts = counts
+        try:
+            #: The special tokens (UTF-8 bytes), whose ids follow the pieces'.
+            self.special = check_tokens(special, frozenset(pieces))
+        except ValueError as exc:
+            raise _fail(source, str(exc)) from None
 
     def log_probs(self) -> np.ndarray:
         """ln c - ln Σc in float64, bit-identical to upstream's ``np.log(c) - np.log(total)``."""
@@ -64,6 +77,11 @@ def _validate(pieces: list[bytes], counts: np.ndarray, source: str) -> None:
     if set(map(type, pieces)) != {bytes} or not all(pieces):
         i = next(i for i, p in enumerate(pieces) if type(p) is not bytes or not p)
         raise _fail(source, f"piece number {i} is empty or not bytes: {pieces[i]!r}")
+    longest = len(max(pieces, key=len))    # (half the time of max(map(len, pieces)))
+    if longest > MAX_PIECE_BYTES:
+        i = next(i for i, p in enumerate(pieces) if len(p) == longest)
+        raise _fail(source, f"piece number {i} is {longest} bytes long, more than the {MAX_PIECE_BYTES} "
+                            f"allowed: {pieces[i][:20]!r}...")
     unique = set(pieces)
     if len(unique) != len(pieces):
         seen: set[bytes] = set()
@@ -100,49 +118,186 @@ def from_counts(counts: Mapping[bytes, int], source: str = "pieces") -> Model:
 
 
 # ------------------------------------------------------------------------------ loading
+#
+# The rule for errors (README, "Errors"): anything wrong with a model path or with what it
+# holds raises ModelError naming the path.  When the operating system refused (no such file,
+# no permission, an I/O error, a directory), the exception is at once a ModelError and the
+# OSError subclass that open() would have raised (FileNotFoundError, PermissionError,
+# IsADirectoryError, ...), with .errno/.strerror/.filename of the original and chained from
+# it: `except ModelError`, `except OSError` and `except FileNotFoundError` all keep working.
+
+
+class _ModelOSErrorMixin:
+    """str() is ``<path>: cannot read the model file: <strerror>`` (OSError's own str() would
+    start with ``[Errno N]``)."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: cannot read the model file: {self.strerror}"
+
+
+def _model_os_error_classes() -> dict[type, type]:
+    # One class per builtin OSError subclass, defined here at import time so that pickle finds
+    # them by name (an error raised in a worker process travels back to the parent).
+    classes = {}
+    for base in (OSError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+                 FileExistsError, InterruptedError, BlockingIOError, TimeoutError, ConnectionError):
+        name = "ModelOSError" if base is OSError else f"Model{base.__name__}"
+        cls = type(name, (_ModelOSErrorMixin, base, ModelError),
+                   {"__module__": __name__, "__qualname__": name,
+                    "__doc__": f"A ModelError that is also a {base.__name__} (see load)."})
+        globals()[name] = cls
+        classes[base] = cls
+    return classes
+
+
+_OS_ERRORS = _model_os_error_classes()
+ModelOSError: type = _OS_ERRORS[OSError]
+
+
+def _os_error(path: str, exc: OSError) -> OSError:
+    """`exc` (an OSError about `path`) as a ModelError of the matching OSError subclass."""
+    base = next(c for c in type(exc).__mro__ if c in _OS_ERRORS)
+    err = _OS_ERRORS[base](exc.errno, exc.strerror or str(exc), path)
+    err.__cause__ = exc
+    return err
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular(path: str, st: os.stat_result) -> None:
+    if stat.S_ISREG(st.st_mode):
+        if st.st_size > MAX_MODEL_BYTES:
+            raise _fail(path, f"the file has {st.st_size} bytes, more than the {MAX_MODEL_BYTES} allowed")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise _os_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path))
+    kind = next((what for test, what in _KINDS if test(st.st_mode)), "not a regular file")
+    raise _fail(path, f"not a regular file ({kind}); a model must be a .model/.json/.zip file")
+
+
+def read_file_bounded(path: str, limit: int | None = None) -> bytes:
+    """The bytes of the regular file `path`, at most `limit` (default MAX_MODEL_BYTES) of them.
+
+    Refuses without blocking or reading what is not a regular file (a FIFO would block open()
+    forever, /dev/zero would be read until memory runs out): os.stat first, then the file is
+    opened with O_NONBLOCK (opening a FIFO so returns at once) and the opened descriptor is
+    checked again with fstat, which closes the race of a path replaced in between.  The read is
+    bounded too, for files whose size the OS does not report (those of /proc)."""
+    limit = MAX_MODEL_BYTES if limit is None else limit
+    try:
+        _check_regular(path, os.stat(path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise _os_error(path, exc) from exc
+    with open(fd, "rb", closefd=True) as f:
+        try:
+            st = os.fstat(fd)
+            _check_regular(path, st)
+            chunks, total, want = [], 0, min(st.st_size, limit) + 1
+            while True:
+                chunk = f.read(want)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise _fail(path, f"the file has more than the {limit} bytes allowed")
+                want = min(1 << 24, limit + 1 - total)
+        except OSError as exc:
+            if isinstance(exc, ModelError):
+                raise
+            raise _os_error(path, exc) from exc
+    return b"".join(chunks)     # one chunk (the usual case) is returned as is, not copied
+
+
+def _read_zip_member(data: bytes, path: str) -> bytes:
+    """The one member of the zip archive `data` (the bytes of the file `path`), unpacked.
+
+    Every failure is a ModelError by construction: zipfile runs here on an in-memory copy of
+    the file (io.BytesIO), so it performs no I/O of its own and depends on nothing but these
+    bytes and our limits.  Whatever it raises (BadZipFile, zlib.error, OSError from a seek to a
+    bogus offset, UnicodeDecodeError from a member name, IndexError, struct.error, EOFError,
+    NotImplementedError, ... and whatever a future Python adds) can only be caused by the
+    content of the file, which makes it a malformed model file: it becomes a ModelError naming
+    the file with the original error's text.  MemoryError and KeyboardInterrupt (and other
+    BaseExceptions) are not about the file and pass through unchanged, and so do our own
+    ModelErrors raised in the block."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+            if len(members) != 1:
+                raise _fail(path, f"a zipped model must hold exactly one file, this one holds {len(members)}")
+            info = members[0]
+            if info.file_size > MAX_UNZIPPED:
+                raise _fail(path, f"{info.filename} unpacks to {info.file_size} bytes, more than the {MAX_UNZIPPED} allowed")
+            with zf.open(info) as member:
+                out = member.read(MAX_UNZIPPED + 1)
+            if len(out) > MAX_UNZIPPED:
+                raise _fail(path, f"{info.filename} unpacks to more than {MAX_UNZIPPED} bytes")
+            return out
+    except (ModelError, MemoryError):
+        raise
+    except Exception as exc:
+        raise _fail(path, f"not a readable zip file ({type(exc).__name__}: {exc})") from exc
+
 
 def read_model_bytes(path: str) -> bytes:
     """The JSON bytes of a model file, unzipping a .zip that holds exactly one member."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-        f.seek(0)
-        if not head.startswith(b"PK"):  # a JSON text never starts so; an empty zip has no \x03\x04
-            return f.read()
-        try:
-            with zipfile.ZipFile(f) as zf:
-                members = [i for i in zf.infolist() if not i.is_dir()]
-                if len(members) != 1:
-                    raise _fail(path, f"a zipped model must hold exactly one file, this one holds {len(members)}")
-                info = members[0]
-                if info.file_size > MAX_UNZIPPED:
-                    raise _fail(path, f"{info.filename} unpacks to {info.file_size} bytes, more than the {MAX_UNZIPPED} allowed")
-                with zf.open(info) as member:
-                    data = member.read(MAX_UNZIPPED + 1)
-                if len(data) > MAX_UNZIPPED:
-                    raise _fail(path, f"{info.filename} unpacks to more than {MAX_UNZIPPED} bytes")
-                return data
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise _fail(path, f"not a readable zip file ({exc})") from None
+    return unpack(read_file_bounded(path), path)
+
+
+def unpack(data: bytes, source: str) -> bytes:
+    """The JSON bytes of the model file content `data`: itself, or a zip's one member."""
+    if not data.startswith(b"PK"):  # a JSON text never starts so; an empty zip has no \x03\x04
+        return data
+    return _read_zip_member(data, source)
 
 
 def load(path: str | os.PathLike[str]) -> Model:
     """Load and validate an upstream model file (.model / .json, or a .zip holding one)."""
     path = os.fspath(path)
     data = read_model_bytes(path)
-    try:
-        from ._core import FastParseError, parse_model_json
-    except ImportError:  # the extension is not built: the json module does all the work
-        pieces, ids, counts = _parse_with_json(data, path)
+    return parse(data, path)
+
+
+def parse(data: bytes, source: str) -> Model:
+    """A validated Model from the JSON bytes of a model file (see load)."""
+    fast = _fast_reader()
+    if fast is None:  # the extension is not built: the json module does all the work
+        pieces, ids, counts = _parse_with_json(data, source)
     else:
+        parse_model_json, FastParseError = fast
         try:
             pieces, ids, counts = parse_model_json(data)
         except FastParseError:
-            pieces, ids, counts = _parse_with_json(data, path)
-    return _assemble(pieces, ids, counts, path)
+            pieces, ids, counts = _parse_with_json(data, source)
+    return _assemble(pieces, ids, counts, source)
+
+
+def _fast_reader():
+    """(parse_model_json, FastParseError) of the compiled core, or None when it is not built.
+    The scanner reads upstream's layout fast and raises FastParseError on anything else, which
+    then goes to the json module (the authority on what a model file is)."""
+    try:
+        from ._core import FastParseError, parse_model_json
+    except ImportError:
+        return None
+    return parse_model_json, FastParseError
 
 
 def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[int], list[int]]:
-    """Parse with the json module, checking the shape and types of every entry."""
+    """Parse with the json module, checking the shape and types of every entry.
+
+    The bytes inside JSON strings are not checked to be UTF-8 (decoding with surrogateescape),
+    exactly as the fast scanner does not: the text field of an entry is never used (the piece
+    is its base64 key), keys must be base64 (ASCII) anyway, and outside strings JSON allows
+    ASCII only.  So both readers accept and refuse the same files (tests/fuzz checks it);
+    checking the whole file's UTF-8 would cost 24 ms on a 12 MB model that loads in 155 ms."""
 
     def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
@@ -154,12 +309,17 @@ def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[int], 
                 seen.add(k)
         return result
 
+    text = data.decode("utf-8", errors="surrogateescape")
     try:
-        obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
-    except UnicodeDecodeError as exc:
-        raise _fail(source, f"not UTF-8 text (byte {exc.start})") from None
+        obj = json.loads(text, object_pairs_hook=no_duplicate_keys)
+    except ModelError:
+        raise
     except json.JSONDecodeError as exc:
-        raise _fail(source, f"invalid JSON: {exc}") from None
+        raise _fail(source, f"invalid JSON: {exc}{_utf8_note(data)}") from None
+    except RecursionError:
+        raise _fail(source, "invalid model: the JSON nests too deeply") from None
+    except ValueError as exc:   # an integer of more digits than int() converts (4300)
+        raise _fail(source, f"invalid JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(obj, dict):
         raise _fail(source, f"the top level must be a JSON object, not {type(obj).__name__}")
     pieces, ids, counts = [], [], []
@@ -167,7 +327,7 @@ def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[int], 
         try:
             piece = base64.b64decode(key, validate=True)
         except (binascii.Error, ValueError):
-            raise _fail(source, f"key {key!r} is not valid base64") from None
+            raise _fail(source, f"key {key!r} is not valid base64{_utf8_note(key)}") from None
         if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], str)):
             raise _fail(source, f"the value of {key!r} must be [id, text, count], not {value!r}")
         for what, v in (("id", value[0]), ("count", value[2])):
@@ -181,9 +341,22 @@ def _parse_with_json(data: bytes, source: str) -> tuple[list[bytes], list[int], 
     return pieces, ids, counts
 
 
+def _utf8_note(data: bytes | str) -> str:
+    """' (the file is not UTF-8 text: byte N)' when it is not, else ''."""
+    if isinstance(data, str):
+        return " (it is not UTF-8 text)" if any(0xDC80 <= ord(c) <= 0xDCFF for c in data) else ""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f" (the file is not UTF-8 text: byte {exc.start})"
+    return ""
+
+
 def _assemble(pieces: list[bytes], ids: list[int], counts: list[int], source: str) -> Model:
-    """A Model from parsed entries in file order (ids and counts already checked to be int64)."""
-    model = Model(pieces, np.array(counts, dtype=np.int64), source)
+    """A Model from parsed entries in file order (ids and counts already checked to be int64).
+    The entries of count 0 that end the id order are the special tokens."""
+    if len(set(pieces)) != len(pieces):
+        _validate(pieces, np.ones(len(pieces), np.int64), source)   # names the duplicate first
     id_arr = np.array(ids, dtype=np.int64)
     order = np.argsort(id_arr, kind="stable")
     sorted_ids = id_arr[order]
@@ -196,9 +369,12 @@ def _assemble(pieces: list[bytes], ids: list[int], counts: list[int], source: st
             problem = (f"ids must run from {ID_OFFSET} to {ID_OFFSET + len(ids) - 1} without gaps; "
                        f"id {int(expected[wrong])} is missing")
         raise _fail(source, problem)
-    model.pieces = [pieces[i] for i in order.tolist()]
-    model.counts = model.counts[order]
-    return model
+    sorted_counts = np.array(counts, dtype=np.int64)[order]
+    positive = np.flatnonzero(sorted_counts != 0)
+    n = int(positive[-1]) + 1 if positive.size else 0       # the pieces; then the specials
+    order = order.tolist()
+    return Model([pieces[i] for i in order[:n]], sorted_counts[:n], source,
+                 [pieces[i] for i in order[n:]])
 
 
 # ------------------------------------------------------------------------------- saving
@@ -216,6 +392,11 @@ def to_json(model: Model) -> bytes:
         out.write(f'{sep}    "{key}": [\n        {i + ID_OFFSET},\n        '
                   f'{dumps(p.decode("utf-8", errors="ignore"))},\n        {c}\n    ]')
         sep = ",\n"
+    for i, token in enumerate(model.special, start=len(model.pieces)):
+        # a special token: count 0 (upstream reads it as a piece of log-probability -inf)
+        key = base64.b64encode(token).decode("ascii")
+        out.write(f'{sep}    "{key}": [\n        {i + ID_OFFSET},\n        '
+                  f'{dumps(token.decode("utf-8", errors="ignore"))},\n        0\n    ]')
     out.write("\n}")
     return out.getvalue().encode("utf-8")
 
@@ -235,22 +416,56 @@ def save(model: Model, path: str | os.PathLike[str]) -> None:
     write_atomic(path, data)
 
 
+class _Output:
+    """The temporary file of atomic_output: an OSError of a write, seek or flush names the
+    output path the caller gave, not the hidden temporary file nobody asked for."""
+
+    def __init__(self, f: BinaryIO, path: str):
+        self._f, self._path = f, path
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._f, name)
+        if name in ("write", "writelines", "seek", "flush", "truncate", "tell"):
+            def call(*args, **kwargs):
+                try:
+                    return attr(*args, **kwargs)
+                except OSError as exc:
+                    raise _renamed(exc, self._path) from exc
+            return call
+        return attr
+
+
+def _renamed(exc: OSError, path: str) -> OSError:
+    """`exc` as the same OSError subclass naming `path` (and no temporary file)."""
+    return OSError(exc.errno, exc.strerror or str(exc), path) if exc.errno else OSError(f"{path}: {exc}")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[BinaryIO]:
     """A binary file to write `path` through: readers see the old file or the whole new one,
     never a part.  It is a temporary file in the same folder, renamed over `path` when the
-    block ends without an exception and removed otherwise."""
+    block ends without an exception and removed otherwise.  An OSError about the output
+    (creating, writing, syncing or renaming it) names `path`."""
     folder, name = os.path.split(os.path.abspath(path))
     # Not tempfile.mkstemp: its files are 0600, and a saved model should get the usual
     # permissions (0666 less the umask), like any file the user writes.
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise _renamed(exc, path) from exc
     try:
         with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            yield _Output(f, path)  # type: ignore[misc]
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as exc:
+                raise _renamed(exc, path) from exc
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _renamed(exc, path) from exc
     except BaseException:
         try:
             os.unlink(tmp)

@@ -105,7 +105,10 @@ class Tokenizer:
         return _default_tokenizer()
 
     def _init(self, model: _model.Model, backend: str, special_tokens: tuple = ()) -> None:
-        tokens = _special.check_tokens(special_tokens, frozenset(model.pieces))
+        pieces = frozenset(model.pieces)
+        tokens = _special.check_tokens(model.special + _special.check_tokens(special_tokens, pieces),
+                                       pieces)
+        model = _model.Model(model.pieces, model.counts, "tokenizer", tokens) if tokens else model
         self._model = model
         self._special = _special.SpecialTokens(tokens, ID_OFFSET + len(model.pieces))
         self._backend, self._vocab = _backend.make(backend, model.pieces, model.log_probs())

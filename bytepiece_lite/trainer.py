@@ -253,7 +253,7 @@ class Trainer:
         start = time.perf_counter()
         counts = None
         with _pool(workers, executor) as ex:
-            batches = bar.iterate(_batches(passes()), "count n-grams", "batch")
+            batches = bar.corpus(_batches(passes()), "count n-grams", corpus)
             for part in _run(_ngram_task, batches, (self.order, self.isolate_digits), ex, window):
                 counts = part if counts is None else merge_counts(counts, part)
         if counts is None or counts[0] == 0:
@@ -270,7 +270,7 @@ class Trainer:
         pieces: dict[bytes, int] = {}
         # Our own pool gets the model once per process; another executor with every task.
         with _pool(workers, executor, bnlm) as ex:
-            batches = bar.iterate(_batches(passes()), "count pieces", "batch")
+            batches = bar.corpus(_batches(passes()), "count pieces", corpus)
             own_pool = ex is not None and ex is not executor
             args = (None if own_pool else bnlm, self.isolate_digits)
             for part in _run(_piece_task, batches, args, ex, window):

@@ -146,3 +146,32 @@ def test_reserved_tokens_can_be_allowed(tok):
     assert tok.encode("<bos>ab", allowed_special={"<bos>"}) == [1] + tok.encode("ab")
     assert tok.encode("ab<eos>") == tok.encode("ab") + tok.encode("<eos>")     # ordinary text
     assert tok.tokenize("<pad>", allowed_special="all") == [b"<pad>"]
+
+
+def test_special_tokens_round_trip_through_the_model_file(tmp_path):
+    import base64
+    import json
+
+    tok = Tokenizer(COUNTS, special_tokens=SPECIALS)
+    for name in ("m.model", "m.zip"):
+        tok.save(tmp_path / name)
+        again = Tokenizer(tmp_path / name)
+        assert again.special_tokens == tok.special_tokens and again.pieces() == tok.pieces()
+        assert again.encode(TEXTS[1], allowed_special="all") == tok.encode(TEXTS[1], allowed_special="all")
+    # a model without special tokens is saved as before (upstream's format byte for byte)
+    Tokenizer(COUNTS).save(tmp_path / "plain.model")
+    plain = json.loads((tmp_path / "plain.model").read_text(encoding="utf-8"))
+    assert all(v[2] > 0 for v in plain.values())
+    # upstream's loader ({b64decode(k): v}, ids v[0], counts v[-1]) reads the pieces with
+    # their ids; the special tokens are entries of count 0 after them (log 0 = -inf: never
+    # part of a segmentation there)
+    entries = {base64.b64decode(k): v for k, v in
+               json.loads((tmp_path / "m.model").read_text(encoding="utf-8")).items()}
+    assert {p: v[-1] for p, v in entries.items() if v[-1] > 0} == tok.pieces()
+    assert {p.decode(): v[0] for p, v in entries.items() if v[-1] == 0} == \
+        {t: tok.special_tokens[t] for t in SPECIALS}
+    # extra tokens given at load time follow the file's
+    more = Tokenizer(tmp_path / "m.model", special_tokens=["<new>"])
+    assert more.special_tokens["<new>"] == tok.vocab_size
+    with pytest.raises(ValueError, match="given twice"):
+        Tokenizer(tmp_path / "m.model", special_tokens=["<a>"])

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build the compiled core with AddressSanitizer and UndefinedBehaviorSanitizer (gcc) in a
+# temporary copy of this tree and run the test suite, or the pytest arguments given, under it:
+#
+#   scripts/sanitize.sh                               # all of tests/
+#   scripts/sanitize.sh tests/test_core.py -k batch   # a subset
+#
+# The Python process gets libasan (and libubsan) through LD_PRELOAD, since the interpreter
+# itself is not built with ASan; PYTHONMALLOC=malloc sends Python's allocations through
+# malloc so that ASan sees them; ASAN_OPTIONS=detect_leaks=0 because CPython leaks at exit.
+# UBSan errors abort (-fno-sanitize-recover).  PYTHON picks the interpreter (default
+# python3), which needs Cython, setuptools, numpy, pyahocorasick, pytest and hypothesis.
+# Exits with pytest's status; any sanitizer report is fatal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+cc=${CC:-gcc}
+libasan=$("$cc" -print-file-name=libasan.so)
+libubsan=$("$cc" -print-file-name=libubsan.so)
+for lib in "$libasan" "$libubsan"; do
+    [ -e "$lib" ] || { echo "sanitize.sh: $lib not found (install gcc's libasan/libubsan)" >&2; exit 2; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The tree as it is (uncommitted changes included), without builds and caches.
+tar -c --exclude=./.git --exclude=./build --exclude='*.so' --exclude='*.c' --exclude=__pycache__ \
+    --exclude=.pytest_cache --exclude=.hypothesis . | tar -x -C "$work"
+cd "$work"
+start=$(date +%s)
+flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+CC="$cc" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
+    "$python" setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 2; }
+built=$(date +%s)
+so=$(ls bytepiece_lite/_core*.so | head -1)
+if [ "$(nm -D "$so" | grep -c __asan_)" -eq 0 ]; then
+    echo "sanitize.sh: $so is not instrumented" >&2
+    exit 2
+fi
+export LD_PRELOAD="$libasan $libubsan"
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export PYTHONMALLOC=malloc
+export PYTHONPATH="$work"
+# the instrumented copy, not an installed one
+"$python" -c "import bytepiece_lite._core as c, sys; assert c.__file__.startswith('$work'), c.__file__"
+status=0
+"$python" -m pytest -q -p no:cacheprovider "${@:-tests}" || status=$?
+echo "sanitize.sh: build $((built - start)) s, tests $(( $(date +%s) - built )) s, pytest exit $status"
+exit $status
