@@ -30,7 +30,7 @@ from . import _threads
 from ._chunks import last_boundary, split
 from ._contracts import BOS_ID, EOS_ID
 from ._progress import Progress
-from .model import atomic_output, write_atomic
+from ._files import atomic_output, write_atomic
 
 __all__ = ["encode_files"]
 

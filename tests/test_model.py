@@ -17,6 +17,7 @@ import pytest
 import bytepiece_lite
 
 from bytepiece_lite import ModelError, Tokenizer
+from bytepiece_lite import _files as files_io
 from bytepiece_lite import model as model_io
 
 from strategies import vocab_counts
@@ -354,7 +355,7 @@ def test_an_io_error_while_reading_is_a_model_os_error(tmp_path, monkeypatch):
         def read(self, n=-1):
             raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(model_io, "open", Failing, raising=False)
+    monkeypatch.setattr(files_io, "open", Failing, raising=False)
     e = _raises_model_os_error(f, OSError, errno.EIO)
     assert type(e).__name__ == "ModelOSError"
 
@@ -385,7 +386,7 @@ def test_a_fifo_swapped_in_after_the_stat_is_refused_by_fstat(tmp_path, monkeypa
     fifo = tmp_path / "m.model"
     os.mkfifo(fifo)
     # the race: the path was a regular file when os.stat looked, a FIFO when it was opened
-    monkeypatch.setattr(model_io, "os", _OS(stat=lambda p: os.stat(__file__)))
+    monkeypatch.setattr(files_io, "os", _OS(stat=lambda p: os.stat(__file__)))
     with pytest.raises(ModelError, match="a FIFO"):
         Tokenizer(fifo)
 
@@ -398,11 +399,11 @@ def test_devices_are_refused_without_reading(tmp_path):
 
 
 def test_a_file_larger_than_the_limit_is_refused_without_reading_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_io, "MAX_MODEL_BYTES", 1000)
+    monkeypatch.setattr(files_io, "MAX_MODEL_BYTES", 1000)
     path = write(tmp_path, entries())
     assert path.stat().st_size > 1000
     reads = []
-    monkeypatch.setattr(model_io, "os", _OS(open=lambda *a: reads.append(a) or os.open(*a)))
+    monkeypatch.setattr(files_io, "os", _OS(open=lambda *a: reads.append(a) or os.open(*a)))
     with pytest.raises(ModelError, match=f"has {path.stat().st_size} bytes, more than the 1000 allowed"):
         Tokenizer(path)
     assert reads == []                  # refused from os.stat alone
