@@ -17,12 +17,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ._contracts import ID_OFFSET, MAX_PIECE_LEN
-from ._files import (MAX_MODEL_BYTES, ModelError, atomic_output,  # noqa: F401 (re-exported)
-                     read_file_bounded, write_atomic)
+from ._files import MAX_MODEL_BYTES, ModelError, read_file_bounded, write_atomic
+from ._files import atomic_output
 from ._files import fail as _fail
 from ._special import check_tokens
 
-__all__ = ["ModelError", "Model", "load", "save", "from_counts"]
+__all__ = ["ModelError", "Model", "atomic_output", "from_counts", "load", "save"]
 
 MAX_UNZIPPED = MAX_MODEL_BYTES      # the former name of the member limit
 #: The longest piece the compiled core supports (lengths are 16-bit).

@@ -7,18 +7,17 @@ one calls with explicit arguments.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
-from typing import (IO, AbstractSet, Iterable, Iterator, Mapping, NamedTuple, Optional,
-                    Sequence, Union)
+from typing import IO, AbstractSet, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
-from . import _args, _backend, _chunks, _pickling, _special, _threads
+from . import _args, _backend, _offsets, _pickling, _segmenter, _special
 from . import model as _model
 from . import stream as _stream
 from ._contracts import BOS_ID, EOS_ID, ID_OFFSET, PAD_ID, RESERVED_TOKENS, Output
-from .normalize import nfc, to_bytes
+from ._offsets import Encoding
+from .normalize import to_bytes
 
 __all__ = ["Encoding", "Tokenizer"]
 
@@ -26,25 +25,6 @@ Text = Union[str, bytes]
 AllowedSpecial = Union[AbstractSet[Union[str, bytes]], str]
 #: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
 DEFAULT_MODEL = "default.model.zip"
-
-
-class Encoding(NamedTuple):
-    """Ids with their spans; see :meth:`Tokenizer.encode_with_offsets`."""
-
-    ids: np.ndarray
-    byte_spans: np.ndarray
-    char_spans: Optional[np.ndarray]
-
-
-def _single_key(mode: int, seed: int) -> int:
-    """The stream key of a single text (text 0 of its call); deterministic calls draw none."""
-    return _backend.stream_key(seed, 0) if mode else 0
-
-
-def _batch_text(text: object) -> Text:
-    """A batch item the core's quick check did not take, as the core takes it: NFC str
-    (its threads encode it), or bytes."""
-    return nfc(text) if type(text) is str else to_bytes(text)
 
 
 class Tokenizer:
@@ -111,7 +91,8 @@ class Tokenizer:
         model = _model.Model(model.pieces, model.counts, "tokenizer", tokens) if tokens else model
         self._model = model
         self._special = _special.SpecialTokens(tokens, ID_OFFSET + len(model.pieces))
-        self._backend, self._vocab = _backend.make(backend, model.pieces, model.log_probs())
+        self._backend, vocab = _backend.make(backend, model.pieces, model.log_probs())
+        self._seg = _segmenter.Segmenter(vocab, self._special)
         self._id_to_bytes = RESERVED_TOKENS + tuple(model.pieces) + tokens
         # decode joins these tables: the reserved tokens decode to nothing, special tokens to
         # their text (or nothing, skipped)
@@ -169,7 +150,7 @@ class Tokenizer:
         ([b'ab', b'ab', b'<', b's', b'>'], [b'ab', b'ab', b'<s>'])
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return self._one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, True)
+        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, True)
 
     def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                seed: int | None = None, add_bos: bool = False, add_eos: bool = False,
@@ -184,7 +165,7 @@ class Tokenizer:
         [1, 259, 2]
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        ids = self._one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, False)
+        ids = self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, False)
         if add_bos:
             ids.insert(0, BOS_ID)
         if add_eos:
@@ -204,45 +185,15 @@ class Tokenizer:
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
         data = to_bytes(text)
-        if allowed_special or self._threads(data, num_threads) > 1:
-            ids = np.array(self._one(data, mode, alpha, seed, num_threads, allowed_special, False),
+        if allowed_special or self._seg.threads(data, num_threads) > 1:
+            ids = np.array(self._seg.one(data, mode, alpha, seed, num_threads, allowed_special, False),
                            dtype=np.uint32)
             if add_bos or add_eos:
                 ids = np.concatenate([np.array([BOS_ID] * add_bos, np.uint32), ids,
                                       np.array([EOS_ID] * add_eos, np.uint32)])
             return ids
-        return self._vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
+        return self._seg.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
                                         bos=add_bos, eos=add_eos)[0]
-
-    @staticmethod
-    def _threads(data: bytes, num_threads: int | None) -> int:
-        """Threads for one text: by default one below PARALLEL_MIN_BYTES, else all cores; at
-        most one per MIN_BYTES_PER_THREAD."""
-        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
-            return 1
-        return _threads.count(num_threads, max(1, len(data) // _threads.MIN_BYTES_PER_THREAD))
-
-    def _one(self, data: bytes, mode: int, alpha: float, seed: int, num_threads: int | None,
-             allowed_special: AllowedSpecial, pieces: bool) -> list:
-        """The ids (or pieces) of one text.  A long text is cut at chunk boundaries and its
-        parts run on a pool; allowed special tokens cut it too.  Draws are keyed by absolute
-        position, so the result is the whole text's either way."""
-        threads = self._threads(data, num_threads)
-        pattern = self._special.matcher(allowed_special) if allowed_special else None
-        if pattern is not None and pattern.search(data):
-            return _special.encode_rows(self._vocab, self._special, [data], pattern, mode=mode,
-                                        alpha=alpha, seed=seed, streams=[0], pieces=pieces,
-                                        num_threads=threads,
-                                        executor=_threads.executor(threads))[0]
-        if threads == 1:
-            segment = self._vocab.tokenize if pieces else self._vocab.encode
-            return segment(data, mode, alpha, _single_key(mode, seed))
-        parts, starts = _chunks.split(data, 16 * threads)
-        rows = self._vocab.encode_batch(
-            parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-            executor=_threads.executor(threads), output=Output.PIECES if pieces else Output.IDS,
-            starts=np.array(starts, dtype=np.int64), streams=np.zeros(len(parts), np.uint64))
-        return list(itertools.chain.from_iterable(rows))
 
     def encode_with_offsets(self, text: Text, alpha: float | None = None, *,
                             sampler: str = "viterbi", seed: int | None = None,
@@ -265,19 +216,7 @@ class Tokenizer:
         data = to_bytes(text)
         ids = self.encode_to_numpy(data, alpha, sampler=sampler, seed=seed, add_bos=add_bos,
                                    add_eos=add_eos, allowed_special=allowed_special)
-        lengths = self._lengths[ids]
-        ends = np.cumsum(lengths, dtype=np.int64)
-        spans = np.stack([ends - lengths, ends], axis=1)
-        if not isinstance(text, str):
-            return Encoding(ids, spans, None)
-        # chars[p] = number of characters that start in data[:p]
-        chars = np.concatenate([[0], np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80,
-                                               dtype=np.int64)])
-        # a token [a, b) spans the characters that start before b, from the one holding a
-        starts = chars[np.minimum(spans[:, 0] + 1, chars.size - 1)] - 1
-        char_spans = np.stack([np.where(lengths > 0, starts, chars[spans[:, 0]]),
-                               chars[spans[:, 1]]], axis=1)
-        return Encoding(ids, spans, char_spans)
+        return _offsets.encoding(ids, self._lengths[ids], data, isinstance(text, str))
 
     def encode_stream(self, source: Iterable[str] | Iterable[bytes] | IO, alpha: float | None = None,
                       *, sampler: str = "viterbi", seed: int | None = None, add_bos: bool = False,
@@ -296,16 +235,7 @@ class Tokenizer:
         if isinstance(source, (str, bytes)) or not (hasattr(source, "read") or isinstance(source, Iterable)):
             raise TypeError(f"source must be an iterable of str or bytes parts, or a file object, not "
                             f"{type(source).__name__} (for one text use encode())")
-        pattern = self._special.matcher(allowed_special) if allowed_special else None
-        if pattern is None:
-            key = _single_key(mode, seed)
-
-            def encode_at(data: bytes, offset: int) -> list[int]:
-                return self._vocab.encode(data, mode, alpha, key, offset=offset)
-        else:
-            def encode_at(data: bytes, offset: int) -> list[int]:
-                return _special.encode_rows(self._vocab, self._special, [data], pattern, mode=mode,
-                                            alpha=alpha, seed=seed, streams=[0], offsets=[offset])[0]
+        encode_at = self._seg.stream_encoder(mode, alpha, seed, allowed_special)
         return _stream.encode_blocks(encode_at, source, bos=add_bos, eos=add_eos)
 
     def decoder(self, *, errors: str = "replace",
@@ -330,29 +260,8 @@ class Tokenizer:
         if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"texts must be an iterable of str or bytes, not {type(texts).__name__}")
         data = list(texts)          # our own list: the threads point into its items
-        threads = _threads.count(num_threads, len(data))
-        pattern = self._special.matcher(allowed_special) if allowed_special else None
-        if pattern is not None:
-            rows = _special.encode_rows(self._vocab, self._special, [to_bytes(t) for t in data],
-                                        pattern, mode=mode, alpha=alpha, seed=seed,
-                                        streams=range(len(data)), pieces=output == Output.PIECES,
-                                        num_threads=threads, executor=_threads.executor(threads),
-                                        bos=bos, eos=eos)
-            if output != Output.ARRAYS:
-                return rows
-            offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-            np.cumsum([len(r) for r in rows], out=offsets[1:])
-            return np.fromiter(itertools.chain.from_iterable(rows), np.uint32, int(offsets[-1])), offsets
-        try:
-            return self._vocab.encode_batch(
-                data, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-                executor=_threads.executor(threads), output=output, bos=bos, eos=eos,
-                prepare=_batch_text,
-                min_bytes_per_thread=_threads.MIN_BYTES_PER_THREAD if num_threads is None else 0)
-        except UnicodeEncodeError:
-            for t in data:
-                to_bytes(t)         # the error message of the single-text calls
-            raise
+        return self._seg.batch(data, mode, alpha, seed, num_threads, output, bos, eos,
+                               allowed_special)
 
     def encode_batch(self, texts: Iterable[Text], alpha: float | None = None, *,
                      num_threads: int | None = None, seed: int | None = None,
@@ -416,23 +325,7 @@ class Tokenizer:
         from . import corpus
 
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        pattern = self._special.matcher(allowed_special) if allowed_special else None
-
-        def encode_parts(parts: list[bytes], starts: np.ndarray, stream: int, threads: int,
-                         min_bytes: int) -> np.ndarray:
-            # consecutive parts of file number `stream`, starting at `starts` in it
-            if pattern is not None:
-                rows = _special.encode_rows(self._vocab, self._special, parts, pattern, mode=mode,
-                                            alpha=alpha, seed=seed, streams=[stream] * len(parts),
-                                            offsets=starts.tolist(), num_threads=threads,
-                                            executor=_threads.executor(threads))
-                return np.fromiter(itertools.chain.from_iterable(rows), np.uint32)
-            return self._vocab.encode_batch(
-                parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-                executor=_threads.executor(threads), output=Output.ARRAYS, starts=starts,
-                streams=np.full(len(parts), stream, dtype=np.uint64),
-                min_bytes_per_thread=min_bytes)[0]
-
+        encode_parts = self._seg.parts_encoder(mode, alpha, seed, allowed_special)
         settings = {"alpha": alpha if mode else None, "sampler": sampler if mode else None,
                     "seed": seed if mode else None}
         return corpus.encode_files(encode_parts, self.vocab_size, [os.fspath(p) for p in inputs],
@@ -469,7 +362,7 @@ class Tokenizer:
         """
         if not isinstance(piece, bytes):
             raise TypeError(f"piece must be bytes, not {type(piece).__name__}")
-        i = self._vocab.find(bytes(piece))
+        i = self._seg.vocab.find(bytes(piece))
         if i < 0:
             raise KeyError(piece)
         return i + ID_OFFSET

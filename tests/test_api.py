@@ -196,8 +196,10 @@ def test_docstring_examples():
     import doctest
 
     import bytepiece_lite
-    from bytepiece_lite import corpus, model, normalize, stream, tokenizer, trainer
-    for module in (bytepiece_lite, tokenizer, model, normalize, stream, corpus, trainer):
+    from bytepiece_lite import (_chunks, _offsets, _pytext, corpus, model, normalize, stream,
+                                tokenizer, trainer)
+    for module in (bytepiece_lite, tokenizer, model, normalize, stream, corpus, trainer, _chunks,
+                   _offsets, _pytext):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
