@@ -37,7 +37,7 @@ from transformers.tokenization_utils_base import (
 
 from transformers import PreTrainedConfig as _Config
 
-from . import _rng
+from . import _hf_batch, _rng
 from ._hf_export import BOS, EOS, PAD, bytes_to_unicode, piece_to_token
 from .tokenizer import Tokenizer
 
@@ -300,7 +300,7 @@ class BytePieceTokenizer(PreTrainedTokenizer):
         rows = self._encode_rows(texts, options, split_special_tokens, bos, eos)
 
         if truncation_strategy != TruncationStrategy.DO_NOT_TRUNCATE and max_length is not None:
-            rows = self._truncate(rows, max_length, bos, eos)
+            rows = _hf_batch.truncate(rows, max_length, bos, eos, self.truncation_side == "left")
         lengths = [len(r) for r in rows]
         if rows and verbose:
             self._eventual_warn_about_too_long_sequence(rows[lengths.index(max(lengths))], max_length, verbose)
@@ -321,12 +321,12 @@ class BytePieceTokenizer(PreTrainedTokenizer):
 
         data: dict[str, Any] = {}
         if target is not None and return_tensors is not None and all(n <= target for n in lengths):
-            data = self._padded_arrays(rows, lengths, target, side, pad_id)
+            data = _hf_batch.padded_arrays(rows, lengths, target, side, pad_id)
             if not return_attention_mask:
                 del data["attention_mask"]
         else:
             if target is not None:
-                rows, masks = self._pad_lists(rows, lengths, target, side, pad_id)
+                rows, masks = _hf_batch.pad_lists(rows, lengths, target, side, pad_id)
             else:
                 masks = [[1] * n for n in lengths] if return_attention_mask else None
             data["input_ids"] = rows
@@ -335,74 +335,13 @@ class BytePieceTokenizer(PreTrainedTokenizer):
         if return_token_type_ids:
             data["token_type_ids"] = [[0] * len(r) for r in data["input_ids"]]
         if return_special_tokens_mask:
-            data["special_tokens_mask"] = [self._special_mask(r, n, side, bos, eos)
+            data["special_tokens_mask"] = [_hf_batch.special_mask(r, n, side, bos, eos)
                                            for r, n in zip(data["input_ids"], lengths)]
         if return_length:
             data["length"] = lengths
         if not batched and return_tensors is None:
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(data, tensor_type=return_tensors)
-
-    def _truncate(self, rows: list[list[int]], max_length: int, bos: bool, eos: bool) -> list[list[int]]:
-        """Rows cut to max_length: the text loses tokens at its end (or its start, with
-        ``truncation_side="left"``), <bos>/<eos> stay."""
-        left = self.truncation_side == "left"
-        out = []
-        for r in rows:
-            if len(r) <= max_length:
-                out.append(r)
-                continue
-            head, tail = (r[:1] if bos else []), (r[-1:] if eos else [])
-            body = r[len(head):len(r) - len(tail)]
-            keep = max(max_length - len(head) - len(tail), 0)
-            out.append(head + (body[len(body) - keep:] if left else body[:keep]) + tail)
-        return out
-
-    @staticmethod
-    def _special_mask(row, n, side, bos, eos):
-        mask = [0] * n
-        if n:
-            if bos:
-                mask[0] = 1
-            if eos:
-                mask[-1] = 1
-        pad = len(row) - n
-        return mask + [1] * pad if side == "right" else [1] * pad + mask
-
-    @staticmethod
-    def _pad_lists(rows, lengths, target, side, pad_id):
-        out, masks = [], []
-        for r, n in zip(rows, lengths):
-            k = target - n
-            if k <= 0:
-                out.append(r)
-                masks.append([1] * n)
-            elif side == "right":
-                out.append(r + [pad_id] * k)
-                masks.append([1] * n + [0] * k)
-            else:
-                out.append([pad_id] * k + r)
-                masks.append([0] * k + [1] * n)
-        return out, masks
-
-    @staticmethod
-    def _padded_arrays(rows, lengths, target, side, pad_id) -> dict[str, np.ndarray]:
-        n_rows = len(rows)
-        ids = np.full((n_rows, target), pad_id, dtype=np.int64)
-        lens = np.asarray(lengths, dtype=np.int64)
-        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lens.sum()))
-        row_of = np.repeat(np.arange(n_rows), lens)
-        starts = np.cumsum(lens) - lens
-        col = np.arange(flat.size, dtype=np.int64) - np.repeat(starts, lens)
-        if side != "right":
-            col += np.repeat(target - lens, lens)
-        ids[row_of, col] = flat
-        positions = np.arange(target)[None, :]
-        if side == "right":
-            mask = positions < lens[:, None]
-        else:
-            mask = positions >= (target - lens)[:, None]
-        return {"input_ids": ids, "attention_mask": mask.astype(np.int64)}
 
     def _slow_encode_plus(self, options, text, text_pair, add_special_tokens, padding_strategy,
                           truncation_strategy, max_length, stride, is_split_into_words,
