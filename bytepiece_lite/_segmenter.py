@@ -10,7 +10,7 @@ from typing import Callable, Union
 import numpy as np
 
 from . import _backend, _chunks, _special, _threads
-from ._contracts import Backend, Output
+from ._contracts import BOS_ID, EOS_ID, Backend, Output
 from .normalize import nfc, to_bytes
 
 __all__ = ["Segmenter"]
@@ -49,26 +49,43 @@ class Segmenter:
         return _threads.count(num_threads, max(1, len(data) // _threads.MIN_BYTES_PER_THREAD))
 
     def one(self, data: bytes, mode: int, alpha: float, seed: int, num_threads: int | None,
-             allowed_special, pieces: bool) -> list:
-        """The ids (or pieces) of one text.  A long text is cut at chunk boundaries and its
-        parts run on a pool; allowed special tokens cut it too.  Draws are keyed by absolute
-        position, so the result is the whole text's either way."""
+            allowed_special, output: int, bos: bool = False, eos: bool = False):
+        """The ids (a list, or a uint32 array for Output.ARRAYS) or pieces of one text, with
+        `bos`/`eos` around the ids.  A long text is cut at chunk boundaries and its parts run
+        on a pool; allowed special tokens cut it too.  Draws are keyed by absolute position,
+        so the result is the whole text's either way."""
         threads = self.threads(data, num_threads)
         pattern = self.pattern(allowed_special)
         if pattern is not None and pattern.search(data):
-            return _special.encode_rows(self.vocab, self.special, [data], pattern, mode=mode,
-                                        alpha=alpha, seed=seed, streams=[0], pieces=pieces,
-                                        num_threads=threads,
-                                        executor=_threads.executor(threads))[0]
+            row = _special.encode_rows(self.vocab, self.special, [data], pattern, mode=mode,
+                                       alpha=alpha, seed=seed, streams=[0],
+                                       pieces=output == Output.PIECES, num_threads=threads,
+                                       executor=_threads.executor(threads), bos=bos, eos=eos)[0]
+            return np.array(row, dtype=np.uint32) if output == Output.ARRAYS else row
         if threads == 1:
-            segment = self.vocab.tokenize if pieces else self.vocab.encode
-            return segment(data, mode, alpha, single_key(mode, seed))
-        parts, starts = _chunks.split(data, 16 * threads)
-        rows = self.vocab.encode_batch(
-            parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-            executor=_threads.executor(threads), output=Output.PIECES if pieces else Output.IDS,
-            starts=np.array(starts, dtype=np.int64), streams=np.zeros(len(parts), np.uint64))
-        return list(itertools.chain.from_iterable(rows))
+            if output == Output.ARRAYS:
+                return self.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
+                                               bos=bos, eos=eos)[0]
+            segment = self.vocab.tokenize if output == Output.PIECES else self.vocab.encode
+            row = segment(data, mode, alpha, single_key(mode, seed))
+        else:
+            parts, starts = _chunks.split(data, 16 * threads)
+            rows = self.vocab.encode_batch(
+                parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
+                executor=_threads.executor(threads), output=output,
+                starts=np.array(starts, dtype=np.int64), streams=np.zeros(len(parts), np.uint64))
+            if output == Output.ARRAYS:
+                ids = rows[0]
+                if bos or eos:
+                    ids = np.concatenate([np.array([BOS_ID] * bos, np.uint32), ids,
+                                          np.array([EOS_ID] * eos, np.uint32)])
+                return ids
+            row = list(itertools.chain.from_iterable(rows))
+        if bos:
+            row.insert(0, BOS_ID)
+        if eos:
+            row.append(EOS_ID)
+        return row
 
 
     def batch(self, data: list, mode: int, alpha: float, seed: int, num_threads: int | None,

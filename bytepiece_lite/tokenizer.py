@@ -150,7 +150,8 @@ class Tokenizer:
         ([b'ab', b'ab', b'<', b's', b'>'], [b'ab', b'ab', b'<s>'])
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, True)
+        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+                             Output.PIECES)
 
     def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
                seed: int | None = None, add_bos: bool = False, add_eos: bool = False,
@@ -165,12 +166,8 @@ class Tokenizer:
         [1, 259, 2]
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        ids = self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special, False)
-        if add_bos:
-            ids.insert(0, BOS_ID)
-        if add_eos:
-            ids.append(EOS_ID)
-        return ids
+        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+                             Output.IDS, add_bos, add_eos)
 
     def encode_to_numpy(self, text: Text, alpha: float | None = None, *,
                         sampler: str = "viterbi", seed: int | None = None,
@@ -184,16 +181,8 @@ class Tokenizer:
         array([259, 102], dtype=uint32)
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        data = to_bytes(text)
-        if allowed_special or self._seg.threads(data, num_threads) > 1:
-            ids = np.array(self._seg.one(data, mode, alpha, seed, num_threads, allowed_special, False),
-                           dtype=np.uint32)
-            if add_bos or add_eos:
-                ids = np.concatenate([np.array([BOS_ID] * add_bos, np.uint32), ids,
-                                      np.array([EOS_ID] * add_eos, np.uint32)])
-            return ids
-        return self._seg.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
-                                        bos=add_bos, eos=add_eos)[0]
+        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+                             Output.ARRAYS, add_bos, add_eos)
 
     def encode_with_offsets(self, text: Text, alpha: float | None = None, *,
                             sampler: str = "viterbi", seed: int | None = None,
