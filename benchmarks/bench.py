@@ -40,7 +40,8 @@ from typing import Callable
 import numpy as np
 
 import bytepiece_lite
-from bytepiece_lite import Tokenizer
+from bytepiece_lite import Tokenizer, _core
+from bytepiece_lite.model import from_counts
 from bytepiece_lite.trainer import Trainer
 
 ALPHA = 0.1
@@ -146,6 +147,8 @@ def rate_rows(text: str, systems: dict[str, Callable[[str], object]], repeats: i
 
 def ours_systems(tok: Tokenizer, lines_of: Callable[[str], list[str]]) -> dict[str, Callable]:
     py = Tokenizer(tok.pieces(), backend="pyahocorasick")
+    model = from_counts(tok.pieces())
+    floor_vocab = _core.Vocab(model.pieces, model.log_probs())
     return {
         "bytepiece-lite tokenize det": lambda t: tok.tokenize(t),
         "bytepiece-lite encode det": lambda t: tok.encode(t),
@@ -160,7 +163,7 @@ def ours_systems(tok: Tokenizer, lines_of: Callable[[str], list[str]]) -> dict[s
             lambda t: tok.encode_batch_flat(lines_of(t), ALPHA, seed=1, num_threads=THREADS),
         "bytepiece-lite [pyahocorasick backend] det": lambda t: py.encode(t),
         "bytepiece-lite [pyahocorasick backend] viterbi a=0.1": lambda t: py.encode(t, ALPHA, seed=1),
-        "floor: automaton walk visiting every match": lambda t: tok._vocab.walk_floor(t.encode()),
+        "floor: automaton walk visiting every match": lambda t: _core.walk_floor(floor_vocab, t.encode()),
         "floor: one pass over the bytes (bytes.count)": lambda t: t.encode().count(b"\0"),
     }
 

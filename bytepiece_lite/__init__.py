@@ -5,10 +5,11 @@
 >>> tok.tokenize("abc")
 [b'ab', b'c']
 """
+from ._backend import active as backend
 from .model import ModelError
 from .tokenizer import Tokenizer
 
-__all__ = ["ModelError", "Tokenizer", "Trainer", "__version__"]
+__all__ = ["ModelError", "Tokenizer", "Trainer", "backend", "__version__"]
 from ._version import __version__
 
 

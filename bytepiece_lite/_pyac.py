@@ -16,10 +16,10 @@ import ahocorasick
 import numpy as np
 
 from . import _rng
+from ._contracts import BOS_ID, EOS_ID, ID_OFFSET, Mode, Output
 from ._fastexp import exp_neg
 
-MODE_DETERMINISTIC, MODE_VITERBI, MODE_EXACT = 0, 1, 2
-_CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")
+_CHUNKS = re.compile(rb"[^\n]*\n+|[^\n]+")      # the chunks of docs/semantics.md
 _INF = math.inf
 _LN2 = 0.6931471805599453
 _FOLD_ABOVE = 1e100
@@ -42,11 +42,11 @@ def _fold(base: float, total: float) -> tuple[float, float]:
 
 
 class PyVocab:
-    """Drop-in for ``_core.Vocab`` (the subset Tokenizer uses), built on pyahocorasick."""
+    """The pyahocorasick backend: a ``_contracts.Backend``, like ``_core.Vocab``."""
 
     def __init__(self, pieces: Sequence[bytes], logp: np.ndarray):
         self._pieces = tuple(pieces)
-        self._ids = tuple(range(3, 3 + len(pieces)))
+        self._ids = tuple(range(ID_OFFSET, ID_OFFSET + len(pieces)))
         self.num_pieces = len(pieces)
         self.max_len = max(map(len, pieces))
         self._index = {p: i for i, p in enumerate(pieces)}
@@ -63,7 +63,8 @@ class PyVocab:
         return self._index.get(piece, -1)
 
     def _segment(self, chunk: bytes, offset: int, mode: int, alpha: float, key: int) -> list[int]:
-        """Piece indices of one chunk; DESIGN §2 with matches in Aho-Corasick order."""
+        """Piece indices of one chunk (docs/semantics.md, "Segmentation"), visiting the matches
+        in Aho-Corasick order."""
         n = len(chunk)
         if n == 0:
             return []
@@ -73,10 +74,11 @@ class PyVocab:
         wsum = [1.0] + [0.0] * n
         folded = 0
         route = [0] * (n + 1)
+        exact, deterministic = mode == Mode.EXACT, mode == Mode.DETERMINISTIC
         for last, (pid, length, lp) in self._automaton.iter(self._key(chunk)):
             e = last + 1
             s = e - length
-            if mode == MODE_EXACT:
+            if exact:
                 while folded < e - 1:    # matches arrive by end: ends before e are complete
                     folded += 1
                     if wsum[folded] > _FOLD_ABOVE:
@@ -101,7 +103,7 @@ class PyVocab:
                 continue
             cand = score[s] + lp
             cur = score[e]
-            if mode == MODE_DETERMINISTIC:
+            if deterministic:
                 accept = cand > cur
             else:
                 accept = cur == -_INF or (
@@ -117,6 +119,11 @@ class PyVocab:
             e -= len(self._pieces[pid])
         out.reverse()
         return out
+
+    def chunk_indices(self, chunk: bytes) -> list[int]:
+        """Piece indices of the deterministic segmentation of `chunk` as one chunk (no cut
+        after newlines; the trainer re-segments pieces so)."""
+        return self._segment(chunk, 0, Mode.DETERMINISTIC, 0.0, 0)
 
     def _indices(self, data: bytes, mode: int, alpha: float, key: int, offset: int) -> list[int]:
         out: list[int] = []
@@ -134,24 +141,27 @@ class PyVocab:
         ids = self._ids
         return [ids[i] for i in self._indices(data, mode, alpha, key, offset)]
 
-    def encode_batch(self, texts: list[bytes], mode: int, alpha: float, seed: int,
-                     num_threads: int = 1, executor=None, output: int = 0, bos: bool = False,
-                     eos: bool = False, starts=None, stream: int = 0, prepare=None,
-                     min_bytes_per_thread: int = 0):
+    def encode_batch(self, texts: list, *, mode: int, alpha: float, seed: int,
+                     num_threads: int = 1, executor=None, output: int = Output.ARRAYS,
+                     bos: bool = False, eos: bool = False, starts=None, stream: int = 0,
+                     prepare=None, min_bytes_per_thread: int = 0):
         """Same contract as the core's encode_batch (threads are ignored: this is the oracle)."""
         if prepare is not None:
             texts = [t if type(t) is bytes else prepare(t) for t in texts]
-        texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
+        for k, t in enumerate(texts):
+            if type(t) is not bytes and type(t) is not str:
+                raise TypeError(f"text {k} is {type(t).__name__}, not bytes or str")
+        texts = [t.encode("utf-8") if type(t) is str else t for t in texts]
         if starts is None:
             rows = [self._indices(t, mode, alpha, _rng.stream_key(seed, k), 0) for k, t in enumerate(texts)]
         else:
             key = _rng.stream_key(seed, stream)
             rows = [self._indices(t, mode, alpha, key, int(a)) for t, a in zip(texts, starts)]
-        if output == 2:
+        if output == Output.PIECES:
             return [[self._pieces[i] for i in row] for row in rows]
-        head, tail = [1] * bos, [2] * eos
-        rows = [head + [i + 3 for i in row] + tail for row in rows]
-        if output == 1:
+        head, tail = [BOS_ID] * bos, [EOS_ID] * eos
+        rows = [head + [i + ID_OFFSET for i in row] + tail for row in rows]
+        if output == Output.IDS:
             return rows
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)

@@ -48,11 +48,9 @@ def cmd_encode(args: argparse.Namespace) -> None:
             raise ValueError("give a TEXT or --input files, not both")
         if args.output is None:
             raise ValueError("--input needs --output OUT.npy or OUT.bin")
-        from .corpus import encode_files
-
-        info = encode_files(tok, args.input, args.output, alpha=args.alpha, num_threads=args.threads,
-                            add_bos=args.add_bos, add_eos=args.add_eos, progress=not args.quiet,
-                            **_sampling(args))
+        info = tok.encode_files(args.input, args.output, alpha=args.alpha, num_threads=args.threads,
+                                add_bos=args.add_bos, add_eos=args.add_eos, progress=not args.quiet,
+                                **_sampling(args))
         print(f"{args.output}: {info['tokens']} {info['dtype']} ids from {len(args.input)} file(s)")
         return
     if args.output is not None:

@@ -2,7 +2,7 @@
 
 Output format
 -------------
-``OUT.npy`` is a one-dimensional numpy array (``numpy.load(path, mmap_mode="r")`` reads it
+``Tokenizer.encode_files`` (and the command line) run this.  ``OUT.npy`` is a one-dimensional numpy array (``numpy.load(path, mmap_mode="r")`` reads it
 without loading it); ``OUT.bin`` is the same ids as raw little-endian integers with no
 header.  Either way a sidecar ``OUT.json`` says ``dtype`` (``uint16`` when every id fits,
 i.e. ``vocab_size <= 65536``, else ``uint32``), the number of ``tokens``, ``vocab_size``, and
@@ -22,16 +22,15 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
+from . import _threads
+from ._chunks import last_boundary, split
+from ._contracts import BOS_ID, EOS_ID, Backend, Output
 from ._progress import Progress
 from .model import atomic_output, write_atomic
-from .tokenizer import _MIN_BYTES_PER_THREAD, _OUT_ARRAYS, _executor, _thread_count
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .tokenizer import Tokenizer
 
 __all__ = ["encode_files"]
 
@@ -51,7 +50,7 @@ def _blocks(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
         if not data:
             break
         buf = carry + data
-        cut = buf.rfind(b"\n", 0, len(buf.rstrip(b"\n"))) + 1
+        cut = last_boundary(buf)
         if cut:
             yield pos, buf[:cut]
             pos += cut
@@ -59,24 +58,6 @@ def _blocks(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
         carry = buf
     if carry:
         yield pos, carry
-
-
-def _pieces(block: bytes, parts: int) -> tuple[list[bytes], list[int]]:
-    """`block` cut into about `parts` texts at chunk boundaries, with their start offsets."""
-    texts, starts = [], []
-    size = max(1, len(block) // parts)
-    a = 0
-    while a < len(block):
-        b = block.find(b"\n", min(a + size, len(block)) - 1)
-        if b < 0:
-            b = len(block)
-        else:
-            while b < len(block) and block[b] == 10:
-                b += 1
-        texts.append(block[a:b])
-        starts.append(a)
-        a = b
-    return texts, starts
 
 
 def _write(out: BinaryIO, ids: np.ndarray) -> int:
@@ -91,18 +72,19 @@ def _npy_header(dtype: np.dtype, count: int) -> bytes:
     return b"\x93NUMPY\x01\x00" + (_NPY_HEADER - 10).to_bytes(2, "little") + meta + b" " * pad + b"\n"
 
 
-def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha: float | None = None,
-                 sampler: str = "viterbi", seed: int | None = None, num_threads: int | None = None,
+def encode_files(vocab: Backend, vocab_size: int, inputs: Sequence[str], output: str, *,
+                 mode: int, alpha: float, sampler: str, seed: int, num_threads: int | None = None,
                  add_bos: bool = False, add_eos: bool = False, progress: bool = True) -> dict:
-    """Encode the files `inputs` into `output` (``.npy`` or ``.bin``) plus ``output.json``;
-    returns the sidecar's content.
+    """Encode the files `inputs` with `vocab` (whose ids run below `vocab_size`) into
+    `output` (``.npy`` or ``.bin``) plus ``output.json``; returns the sidecar's content.
+    `mode`, `alpha`, `seed` are checked sampling arguments (``sampler`` is recorded).
 
     >>> import tempfile, os
     >>> from bytepiece_lite import Tokenizer
     >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)} | {b"ab": 5})
     >>> d = tempfile.mkdtemp(); src = os.path.join(d, "a.txt")
     >>> _ = open(src, "w").write("abc\\n")
-    >>> encode_files(tok, [src], os.path.join(d, "ids.npy"), add_eos=True, progress=False)["tokens"]
+    >>> tok.encode_files([src], os.path.join(d, "ids.npy"), add_eos=True, progress=False)["tokens"]
     4
     """
     output = os.fspath(output)
@@ -114,12 +96,11 @@ def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha:
             raise FileNotFoundError(f"input file {path!r} does not exist")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise FileNotFoundError(f"the folder of output {output!r} does not exist")
-    mode, alpha, seed = tok._mode(alpha, sampler, seed)
-    dtype = np.dtype(np.uint16 if tok.vocab_size <= 1 << 16 else np.uint32).newbyteorder("<")
+    dtype = np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32).newbyteorder("<")
     total_bytes = sum(os.path.getsize(p) for p in inputs)
-    threads = _thread_count(num_threads, 1 << 30)
-    min_bytes = _MIN_BYTES_PER_THREAD if num_threads is None else 0
-    pool = _executor(threads) if threads > 1 else None
+    threads = _threads.count(num_threads, 1 << 30)
+    min_bytes = _threads.MIN_BYTES_PER_THREAD if num_threads is None else 0
+    pool = _threads.executor(threads)
     reporter = Progress(progress, log)
     bar = reporter.bar("encode", total_bytes, "B")
     start = time.perf_counter()
@@ -131,23 +112,25 @@ def encode_files(tok: "Tokenizer", inputs: Sequence[str], output: str, *, alpha:
         for k, path in enumerate(inputs):
             first = tokens
             if add_bos:
-                tokens += _write(out, np.array([tok.BOS_ID], dtype))
+                tokens += _write(out, np.array([BOS_ID], dtype))
             with open(path, "rb") as f:
                 for pos, block in _blocks(f):
-                    texts, starts = _pieces(block, 4 * threads)
-                    ids, _ = tok._vocab.encode_batch(
-                        texts, mode, alpha, seed, threads, pool, _OUT_ARRAYS, False, False,
-                        np.array(starts, dtype=np.int64) + pos, k, min_bytes_per_thread=min_bytes)
+                    texts, starts = split(block, 4 * threads)
+                    ids, _ = vocab.encode_batch(
+                        texts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
+                        executor=pool, output=Output.ARRAYS,
+                        starts=np.array(starts, dtype=np.int64) + pos, stream=k,
+                        min_bytes_per_thread=min_bytes)
                     tokens += _write(out, ids.astype(dtype))
                     bar.update(len(block))
             if add_eos:
-                tokens += _write(out, np.array([tok.EOS_ID], dtype))
+                tokens += _write(out, np.array([EOS_ID], dtype))
             documents.append([path, first, tokens])
         if fmt == ".npy":
             out.seek(0)
             out.write(_npy_header(dtype, tokens))
         bar.close()
-        info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": tok.vocab_size,
+        info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": vocab_size,
                 "alpha": alpha if mode else None, "sampler": sampler if mode else None,
                 "seed": seed if mode else None, "documents": documents}
         # the sidecar first: a reader never finds ids without their description

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from ._core import nfc_unstable_at, utf8_join
+try:
+    from ._core import nfc_unstable_at, utf8_join
+except ImportError:  # no compiled core: the same contracts in plain Python
+    from ._pytext import nfc_unstable_at, utf8_join
 
 __all__ = ["nfc", "to_bytes"]
 

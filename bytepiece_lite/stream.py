@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import codecs
 import io
-from typing import TYPE_CHECKING, Iterable, Iterator, Union
+from typing import Callable, Iterable, Iterator, Union
 
+from ._chunks import last_boundary
+from ._contracts import BOS_ID, EOS_ID, Backend
 from .normalize import nfc
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .tokenizer import Tokenizer
 
 __all__ = ["IncrementalDecoder", "encode_blocks"]
 
@@ -64,14 +63,17 @@ def _utf8(text: str) -> bytes:
                          f"({text[exc.start:exc.end]!r})") from None
 
 
-def encode_blocks(vocab, source, mode: int, alpha: float, key: int) -> Iterator[list[int]]:
+def encode_blocks(vocab: Backend, source, mode: int, alpha: float, key: int, *,
+                  bos: bool = False, eos: bool = False) -> Iterator[list[int]]:
     """The generator behind ``Tokenizer.encode_stream`` (arguments already checked): ids of
-    the concatenation of `source`'s parts, a block of whole chunks at a time.  Draws are
-    keyed by absolute position, so the blocks joined equal the ids of the whole text.
-    Memory is bounded by the longest chunk (line), not by the stream."""
+    the concatenation of `source`'s parts, a block of whole chunks at a time, with `bos`
+    before the first and `eos` after the last.  Draws are keyed by absolute position, so
+    the blocks joined equal the ids of the whole text.  Memory is bounded by the longest
+    chunk (line), not by the stream."""
     pending: list[bytes] = []
     ends_in_newline = False
     done = 0                                  # bytes of the stream already encoded
+    head = [BOS_ID] if bos else []
     for data in _text_bytes(_parts(source)):
         if not data:
             continue
@@ -80,39 +82,38 @@ def encode_blocks(vocab, source, mode: int, alpha: float, key: int) -> Iterator[
             continue                          # no chunk can have ended: nothing to join yet
         ends_in_newline = data.endswith(b"\n")
         buf = b"".join(pending)
-        # A chunk ends after a run of newlines followed by another byte: encode up to the
-        # last such point; what follows may still grow.
-        cut = buf.rfind(b"\n", 0, len(buf.rstrip(b"\n"))) + 1
+        cut = last_boundary(buf)              # what follows may still grow
         if cut:
-            yield vocab.encode(buf[:cut], mode, alpha, key, offset=done)
+            yield head + vocab.encode(buf[:cut], mode, alpha, key, offset=done)
+            head = []
             done += cut
             buf = buf[cut:]
         pending = [buf] if buf else []
-    if pending:
-        yield vocab.encode(b"".join(pending), mode, alpha, key, offset=done)
+    tail = [EOS_ID] if eos else []
+    if pending or head or tail:
+        yield head + vocab.encode(b"".join(pending), mode, alpha, key, offset=done) + tail
 
 
 class IncrementalDecoder:
     """Turns ids into text as they arrive, never splitting a UTF-8 character: bytes of an
     incomplete character wait for the next call (for generation-time detokenization).
 
-    >>> from bytepiece_lite import Tokenizer
-    >>> tok = Tokenizer({bytes([b]): 1 for b in range(256)})
-    >>> dec = tok.decoder()
-    >>> ids = tok.encode("é!")                     # three single-byte pieces
-    >>> [dec.decode([i]) for i in ids]
+    `decode_bytes` turns ids into bytes (``Tokenizer.decoder()`` passes its own).
+
+    >>> dec = IncrementalDecoder(lambda ids: bytes(i - 3 for i in ids))
+    >>> [dec.decode([i + 3]) for i in "é!".encode()]
     ['', 'é', '!']
     >>> dec.flush()
     ''
     """
 
-    def __init__(self, tok: "Tokenizer", *, errors: str = "replace"):
-        self._tok = tok
+    def __init__(self, decode_bytes: Callable[[Iterable[int]], bytes], *, errors: str = "replace"):
+        self._decode_bytes = decode_bytes
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors=errors)
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text completed by `ids` (possibly empty)."""
-        return self._utf8.decode(self._tok.decode_bytes(ids))
+        return self._utf8.decode(self._decode_bytes(ids))
 
     def flush(self) -> str:
         """The end of the text: bytes still waiting decode (with `errors`) and the state resets."""

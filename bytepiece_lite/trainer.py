@@ -1,4 +1,5 @@
-"""Train a vocabulary with upstream bytepiece's byte n-gram algorithm (DESIGN §4).
+"""Train a vocabulary with upstream bytepiece's byte n-gram algorithm (docs/semantics.md,
+"Training").
 
 The output is identical to upstream bytepiece 0.6.3's ``Trainer`` for the same corpus and
 parameters.  The algorithm reads as upstream's does; its inner loops run vectorized (n-gram
@@ -24,11 +25,17 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import _backend
+from ._ngrams import count_ngrams, merge_counts, prune_ngrams
 from . import model as _model
-from ._core import Bnlm, Vocab, split_counts
 from ._progress import Progress
 from .normalize import nfc
 from .tokenizer import Tokenizer
+
+try:
+    from ._core import Bnlm, split_counts
+except ImportError:  # no compiled core: the same kernels in plain Python
+    from ._pytrain import Bnlm, split_counts
 
 __all__ = ["Trainer"]
 
@@ -40,7 +47,6 @@ _SPLIT_DIGITS = re.compile(r"\d|[^\n\d]{,%d}\n{1,100}|[^\n\d]{1,%d}"
                            % (_MAX_CHUNK_CHARS, _MAX_CHUNK_CHARS))
 _MAX_ORDER = 8                 # n-grams are packed into uint64 keys
 _BATCH_CHARS = 1 << 19         # texts per task; bounds each task's arrays to ~50 MB
-_Table = tuple[np.ndarray, np.ndarray]     # sorted unique uint64 keys, their int64 counts
 
 
 def presplit(text: str, *, isolate_digits: bool = False) -> list[bytes]:
@@ -55,93 +61,12 @@ def presplit(text: str, *, isolate_digits: bool = False) -> list[bytes]:
     return [t.encode("utf-8") for t in regex.findall(nfc(text))]
 
 
-# ------------------------------------------------------------------ step 2: n-gram counts
-
-def _runs(sorted_keys: np.ndarray) -> _Table:
-    """Unique keys of a sorted array and how often each occurs."""
-    if sorted_keys.size == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    first = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-    return sorted_keys[first], np.diff(np.append(first, sorted_keys.size)).astype(np.int64)
-
-
-def _count_ngrams(chunks: list[bytes], order: int) -> tuple[int, list[_Table]]:
-    """(number of bytes, [table 1, ..., table order]): table j counts every j-byte window
-    that lies inside one chunk.  Shorter windows at a chunk's end, which upstream files in
-    table j and then prunes, are never counted."""
-    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-    n = buf.size
-    lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
-    room = (np.repeat(np.cumsum(lengths), lengths) - np.arange(n)).astype(np.int32)
-    key = np.zeros(n, dtype=np.uint64)
-    tables = []
-    for j in range(1, order + 1):
-        m = max(n - j + 1, 0)
-        key = key[:m]
-        key <<= np.uint64(8)
-        key |= buf[j - 1:j - 1 + m]
-        tables.append(_runs(np.sort(key[room[:m] >= j])))
-    return n, tables
-
-
-def _merge_tables(a: _Table, b: _Table) -> _Table:
-    """a + b for sorted unique keys: b's counts are added in place where a has the key, the
-    other keys inserted in order (no re-sort of the whole, so little memory beyond the result)."""
-    keys, counts = a
-    if keys.size == 0:
-        return b
-    at = np.searchsorted(keys, b[0])
-    found = np.zeros(at.size, dtype=bool)
-    inside = at < keys.size
-    found[inside] = keys[at[inside]] == b[0][inside]
-    counts[at[found]] += b[1][found]
-    new = ~found
-    return np.insert(keys, at[new], b[0][new]), np.insert(counts, at[new], b[1][new])
-
-
-def _merge_counts(a: tuple[int, list[_Table]], b: tuple[int, list[_Table]]) -> tuple[int, list[_Table]]:
-    """a + b; reuses a's list so that each table's old arrays are freed as soon as it is merged."""
-    tables = a[1]
-    for j, t in enumerate(b[1]):
-        tables[j] = _merge_tables(tables[j], t)
-    return a[0] + b[0], tables
-
-
-# ------------------------------------------------------------------ step 3: prune n-grams
-
-def _prune_ngrams(total: int, tables: list[_Table], min_count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Conditional log-probabilities ln c(k) - ln c(k[:-1]) of the kept n-grams, per table,
-    in exactly upstream's float64 operations."""
-    keys1, counts1 = tables[0]
-    missing = np.setdiff1d(np.arange(256, dtype=np.uint64), keys1)
-    if missing.size:           # every byte gets a count of at least 1
-        total += missing.size
-        tables = [_merge_tables((keys1, counts1), (missing, np.ones(missing.size, np.int64)))] + tables[1:]
-    keys: list[np.ndarray] = []
-    logs: list[np.ndarray] = []
-    for j, (k, c) in enumerate(tables, start=1):
-        if j > 1:
-            kept = c >= min_count
-            k, c = k[kept], c[kept]
-        keys.append(k)
-        logs.append(np.log(c.astype(np.float64)))
-    log_total = np.log(np.float64(total))
-    for j in range(len(tables), 0, -1):
-        if j == 1:
-            logs[0] = logs[0] - log_total
-        else:
-            # a kept n-gram's prefix is at least as frequent, hence kept too
-            prefix = np.searchsorted(keys[j - 2], keys[j - 1] >> np.uint64(8))
-            logs[j - 1] = logs[j - 1] - logs[j - 2][prefix]
-    return keys, logs
-
-
 # ------------------------------------------------------------------ step 5: prune pieces
 
 def _resegment(pieces: list[bytes], counts: np.ndarray, texts: list[bytes], weights: np.ndarray) -> np.ndarray:
     """Cut each of `texts` with the Unigram model (pieces, counts); the weight of each text
     added to every piece it is cut into, per piece."""
-    vocab = Vocab(pieces, _model.Model(pieces, counts, "trainer").log_probs())
+    _, vocab = _backend.make("native", pieces, _model.Model(pieces, counts, "trainer").log_probs())
     return split_counts(vocab, texts, weights)
 
 
@@ -218,8 +143,8 @@ def _batches(texts: Iterator[str]) -> Iterator[list[str]]:
 
 # Tasks (module level, so that process pools and cluster executors can pickle them).
 
-def _ngram_task(texts: list[str], order: int, isolate_digits: bool) -> tuple[int, list[_Table]]:
-    return _count_ngrams([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], order)
+def _ngram_task(texts: list[str], order: int, isolate_digits: bool) -> tuple[int, list]:
+    return count_ngrams([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], order)
 
 
 _worker_bnlm: Bnlm | None = None      # set in the processes of the trainer's own pool
@@ -330,13 +255,13 @@ class Trainer:
         with _pool(workers, executor) as ex:
             batches = bar.iterate(_batches(passes()), "count n-grams", "batch")
             for part in _run(_ngram_task, batches, (self.order, self.isolate_digits), ex, window):
-                counts = part if counts is None else _merge_counts(counts, part)
+                counts = part if counts is None else merge_counts(counts, part)
         if counts is None or counts[0] == 0:
             raise ValueError("the corpus is empty: there is nothing to learn from")
         bar.done("count n-grams", start)
 
         start = time.perf_counter()
-        keys, logps = _prune_ngrams(counts[0], counts[1], self.min_count)
+        keys, logps = prune_ngrams(counts[0], counts[1], self.min_count)
         del counts
         bnlm = Bnlm(self.order, self.ensure_unicode, keys, logps)
         bar.done("prune n-grams", start)

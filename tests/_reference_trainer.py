@@ -1,4 +1,4 @@
-"""A slow, literal transcription of DESIGN §4 (dicts of bytes, numpy per byte) for tiny
+"""A slow, literal transcription of docs/semantics.md, "Training" (dicts of bytes, numpy per byte) for tiny
 corpora: the independent reference the vectorized/compiled Trainer is checked against.
 Step 5's Unigram tokenizer is the pyahocorasick backend, not the native core."""
 from __future__ import annotations

@@ -205,19 +205,29 @@ def test_docstring_examples():
 @pytest.mark.parametrize("sampler", ["viterbi", "exact"])
 def test_batch_equals_per_item_loop_for_every_thread_count(tok, sampler):
     texts = [TEXT[i:i + 200] for i in range(0, 2000, 37)] + ["", "a", b"\xff\xfe"]
+    oracle = Tokenizer(COUNTS, backend="pyahocorasick")
     for alpha in (None, 0.3):
-        seed = None if alpha is None else 11
-        expect = [tok.encode(t, alpha, sampler=sampler, seed=seed) for t in texts[:1]]
-        runs = [tok.encode_batch(texts, alpha, sampler=sampler, seed=11, num_threads=k) for k in (1, 2, 3, 8)]
-        assert all(r == runs[0] for r in runs)
-        assert runs[0][0] == expect[0]
-        ids, offsets = tok.encode_batch_flat(texts, alpha, sampler=sampler, seed=11, num_threads=2,
-                                             add_bos=True, add_eos=True)
+        # the per-item loop: each text alone, text k drawing from stream (seed, k); the
+        # oracle's batch is that loop in plain Python
+        if alpha is None:
+            expect = [tok.encode(t) for t in texts]
+        else:
+            expect = oracle.encode_batch(texts, alpha, sampler=sampler, seed=11, num_threads=1)
+            assert expect[0] == tok.encode(texts[0], alpha, sampler=sampler, seed=11)
+            assert expect != [tok.encode(t) for t in texts]      # the draws do something
+        for k in (1, 2, 3, 8):
+            assert tok.encode_batch(texts, alpha, sampler=sampler, seed=11, num_threads=k) == expect
+        ids, offsets = tok.encode_batch_to_numpy(texts, alpha, sampler=sampler, seed=11,
+                                                 num_threads=2, add_bos=True, add_eos=True)
         assert ids.dtype == np.uint32 and offsets.dtype == np.int64 and len(offsets) == len(texts) + 1
-        assert [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[1] + r + [2] for r in runs[0]]
+        assert [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [[1] + r + [2] for r in expect]
         pieces = tok.tokenize_batch(texts, alpha, sampler=sampler, seed=11, num_threads=2)
-        assert [[tok.piece_to_id(p) for p in row] for row in pieces] == runs[0]
-        assert tok.encode_array(texts[0], alpha, sampler=sampler, seed=11).tolist() == runs[0][0]
+        assert [[tok.piece_to_id(p) for p in row] for row in pieces] == expect
+        assert tok.encode_to_numpy(texts[0], alpha, sampler=sampler, seed=11).tolist() == expect[0]
+        # the earlier names still work
+        assert tok.encode_batch_flat(texts, alpha, sampler=sampler, seed=11)[0].tolist() == \
+            [i for r in expect for i in r]
+        assert tok.encode_array(texts[0], alpha, sampler=sampler, seed=11).tolist() == expect[0]
 
 
 def test_concurrent_batches_share_the_pools(tok):

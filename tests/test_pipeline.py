@@ -128,15 +128,25 @@ def test_incremental_decoder_flushes_an_incomplete_tail(tok):
 # ------------------------------------------------------------------ batch pieces of one text
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_batch_of_pieces_of_one_text_draws_like_the_whole(backend):
+@pytest.mark.parametrize("sampler", ["viterbi", "exact"])
+def test_one_text_on_many_threads_draws_like_one_thread(backend, sampler):
+    # A long text is cut at chunk boundaries and its parts segmented on a pool; the draws are
+    # keyed by absolute position, so every thread count gives the one-thread result.
     tok = small_vocab_tokenizer(backend)
-    text = b"ab ab\n\nba ab\nabba\n" * 20
-    whole = tok.encode(text, 0.3, seed=11)
-    cuts = [0, 7, 13, 18, 90, len(text)]         # chunk boundaries
-    texts = [text[a:b] for a, b in zip(cuts, cuts[1:])]
-    ids, _ = tok._vocab.encode_batch(texts, 1, 0.3, 11, 2, None, 0, False, False,
-                                     np.array(cuts[:-1], dtype=np.int64), 0)
-    assert ids.tolist() == whole
+    text = b"ab ab\n\nba ab\nabba\n" * 200 + b"ab" * 50
+    for alpha in (None, 0.3):
+        whole = tok.encode(text, alpha, sampler=sampler, seed=11, num_threads=1)
+        pieces = tok.tokenize(text, alpha, sampler=sampler, seed=11, num_threads=1)
+        for threads in (2, 3, 8):
+            assert tok.encode(text, alpha, sampler=sampler, seed=11, num_threads=threads) == whole
+            assert tok.tokenize(text, alpha, sampler=sampler, seed=11, num_threads=threads) == pieces
+            assert tok.encode_to_numpy(text, alpha, sampler=sampler, seed=11, num_threads=threads,
+                                       add_bos=True).tolist() == [1] + whole
+        assert [tok.piece_to_id(p) for p in pieces] == whole
+    # and a seeded sample differs from what per-part streams would give (text 0 of a batch)
+    parts = [text[:20], text[20:]]
+    assert tok.encode_batch(parts, 0.3, seed=11, num_threads=1)[1] != \
+        tok.encode(text, 0.3, seed=11)[len(tok.encode(parts[0], 0.3, seed=11)):]
 
 
 # ------------------------------------------------------------------ corpus encoding CLI

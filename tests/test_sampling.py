@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -66,7 +67,8 @@ def test_exact_sampler_matches_enumerated_distribution(text, alpha):
 
 
 def reference_viterbi_sampling(text: bytes, logp: dict, alpha: float, rng: random.Random):
-    """DESIGN §2 written independently: matches by end, longest first; sigmoid acceptance."""
+    """docs/semantics.md, "Sampling", written independently: matches by end, longest first;
+    sigmoid acceptance."""
     n = len(text)
     score = [0.0] + [-math.inf] * n
     route = [0] * (n + 1)
@@ -166,14 +168,60 @@ def test_backends_draw_identical_samples(sampler):
             oracle.tokenize(text, 0.5, sampler=sampler, seed=seed)
 
 
-def test_samples_do_not_depend_on_chunk_boundaries_elsewhere():
-    # Draws are keyed by absolute positions: a text's sample is a pure function of (seed, text).
-    tok = Tokenizer(COUNTS)
-    text = b"abcab\n\nabcab"
-    assert tok.tokenize(text, 0.5, seed=9) == tok.tokenize(text, 0.5, seed=9)
-    samples = {tuple(tok.tokenize(text, 0.5, seed=s)) for s in range(300)}
-    firsts = {s[:s.index(b"\n\n") + 1] if b"\n\n" in s else s for s in samples}
-    assert len(firsts) > 1
+_M64 = (1 << 64) - 1
+
+
+def _mix(z: int) -> int:
+    """SplitMix64's output function, written here independently of the package."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _reference_counter_sampling(text: bytes, logp: dict, alpha: float, seed: int, absolute: bool):
+    """Viterbi Sampling of docs/semantics.md with its random stream: chunks cut after newline
+    runs; candidate (s, e) draws from position e of the whole text (or of its chunk, when not
+    `absolute`: the rule a mutant would follow)."""
+    key = _mix((_mix(seed) + 0x9E3779B97F4A7C15) & _M64)          # text 0 of the call
+    out = []
+    for m in re.finditer(rb"[^\n]*\n+|[^\n]+", text):
+        chunk, base = m.group(), (m.start() if absolute else 0)
+        n = len(chunk)
+        score = [0.0] + [-math.inf] * n
+        route = [0] * (n + 1)
+        for e in range(1, n + 1):
+            for st in range(e):              # longest first
+                piece = chunk[st:e]
+                if piece not in logp:
+                    continue
+                cand = score[st] + logp[piece]
+                bits = _mix((key + (((base + e) << 16) | (e - st)) * 0x9E3779B97F4A7C15) & _M64)
+                u = (bits >> 11) / 2.0**53
+                x = alpha * (cand - score[e])
+                if score[e] == -math.inf or (x > -700 and u < 1 / (1 + math.exp(-x))):
+                    score[e], route[e] = cand, st
+        pieces, e = [], n
+        while e > 0:
+            pieces.append(chunk[route[e]:e])
+            e = route[e]
+        out += reversed(pieces)
+    return out
+
+
+@pytest.mark.parametrize("backend", ["native", "pyahocorasick"])
+def test_draws_are_keyed_by_absolute_position(backend):
+    # The second and third chunks draw from their positions in the whole text: their samples
+    # equal an independent reference's, and differ from what chunk-relative draws give.
+    model = from_counts(COUNTS)
+    logp = dict(zip(model.pieces, model.log_probs().tolist()))
+    tok = Tokenizer(COUNTS, backend=backend)
+    text = b"abcab\n\nabcab\nabcabca"
+    relative_differs = 0
+    for seed in range(60):
+        sample = tok.tokenize(text, 0.5, seed=seed)
+        assert sample == _reference_counter_sampling(text, logp, 0.5, seed, absolute=True)
+        relative_differs += sample != _reference_counter_sampling(text, logp, 0.5, seed, absolute=False)
+    assert relative_differs > 10
 
 
 def test_exact_sampling_on_long_lines_equals_the_oracle(monkeypatch):

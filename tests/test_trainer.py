@@ -1,4 +1,4 @@
-"""The trainer against upstream's own output (goldens) and a literal reference of DESIGN §4."""
+"""The trainer against upstream's own output (goldens) and a literal reference of docs/semantics.md, "Training"."""
 from __future__ import annotations
 
 import json
@@ -257,3 +257,27 @@ def test_command_line_train(tmp_path, capsys):
     assert main(["train", "--input", str(tmp_path / "missing.txt"), "--vocab-size", "300",
                  "--output", str(out)]) == 2
     assert "missing.txt" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=_texts, order=st.integers(1, 8), min_count=st.integers(1, 3),
+       ensure_unicode=st.booleans())
+def test_python_kernels_equal_the_compiled_ones(texts, order, min_count, ensure_unicode):
+    # The plain-Python twins (installations without the core) count the same pieces and
+    # re-segment the same way, ties included.
+    from bytepiece_lite import _ngrams, _pyac, _pytrain
+    from bytepiece_lite._core import Vocab, split_counts
+    chunks = [c for t in texts for c in presplit(t)]
+    if not chunks:
+        return
+    total, tables = _ngrams.count_ngrams(chunks, order)
+    keys, logps = _ngrams.prune_ngrams(total, tables, min_count)
+    native, python = {}, {}
+    Bnlm(order, ensure_unicode, keys, logps).count_pieces(chunks, native)
+    _pytrain.Bnlm(order, ensure_unicode, keys, logps).count_pieces(chunks, python)
+    assert python == native
+    model = _model.from_counts({bytes([b]): 1 for b in range(256)} | native)
+    weights = np.arange(1, len(chunks) + 1, dtype=np.int64)
+    assert _pytrain.split_counts(_pyac.PyVocab(model.pieces, model.log_probs()), chunks,
+                                 weights).tolist() == \
+        split_counts(Vocab(model.pieces, model.log_probs()), chunks, weights).tolist()

@@ -1,6 +1,17 @@
 # The trainer's compiled kernels (included into _core.pyx): the Viterbi of the byte n-gram
-# language model (DESIGN §4 step 4) and the re-segmentation of pieces (step 5).  trainer.py
-# holds the algorithm; these are only its per-byte inner loops.
+# language model (docs/semantics.md, "Training", step 4) and the re-segmentation of pieces
+# (step 5).  trainer.py holds the algorithm; these are only its per-byte inner loops, and
+# _pytrain.py is their plain-Python twin for installations without the compiled core.
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from .contracts cimport MODE_DETERMINISTIC
+from .rng cimport mix64
+from .scratch cimport Work, work_free, work_init
 
 cdef enum:
     MAX_ORDER = 8          # an n-gram of up to 8 bytes packs into one uint64 key
@@ -11,7 +22,7 @@ ctypedef struct LogpSlot:
 
 
 cdef inline double _logp_get(const LogpSlot* table, uint64_t mask, uint64_t key) noexcept nogil:
-    cdef uint64_t h = _mix64(key) & mask
+    cdef uint64_t h = mix64(key) & mask
     while table[h].val != INFINITY:
         if table[h].key == key:
             return table[h].val
@@ -69,7 +80,7 @@ cdef class Bnlm:
             for i in range(<Py_ssize_t>size):
                 self.tables[j][i].val = INFINITY
             for i in range(n):
-                h = _mix64(k[i]) & mask
+                h = mix64(k[i]) & mask
                 while self.tables[j][h].val != INFINITY and self.tables[j][h].key != k[i]:
                     h = (h + 1) & mask
                 self.tables[j][h].key = k[i]
@@ -80,7 +91,7 @@ cdef class Bnlm:
 
     cdef int64_t _segment(self, const uint8_t* text, int64_t n, uint8_t* route,
                           int64_t* starts) noexcept nogil:
-        """Viterbi over the states of DESIGN §4; writes the piece start positions to
+        """Viterbi over the states of step 4; writes the piece start positions to
         `starts` (in reverse order) and returns their number."""
         cdef int K = self.order, j, k, arg
         cdef int64_t i, m
@@ -193,18 +204,17 @@ def split_counts(Vocab vocab not None, list pieces not None, const int64_t[::1] 
         raise ValueError(f"{len(pieces)} pieces but {weights.shape[0]} weights")
     result = _np.zeros(vocab.num_pieces, dtype=_np.int64)
     totals = result
-    if _work_init(&w, &vocab.t) != 0:
-        _work_free(&w)
-        raise MemoryError()
     try:
+        if work_init(&w, &vocab.t) != 0:
+            raise MemoryError()
         for i in range(len(pieces)):
             data = pieces[i]
             w.out_len = 0
-            if _segment_chunk(&vocab.t, <const uint8_t*>PyBytes_AS_STRING(data),
-                              PyBytes_GET_SIZE(data), 0, 0, 0.0, 0, &w) != 0:
+            if segment_chunk(&vocab.t, <const uint8_t*>PyBytes_AS_STRING(data),
+                             PyBytes_GET_SIZE(data), 0, MODE_DETERMINISTIC, 0.0, 0, &w) != 0:
                 raise MemoryError()
             for k in range(w.out_len):
                 totals[w.out[k]] += weights[i]
         return result
     finally:
-        _work_free(&w)
+        work_free(&w)

@@ -1,0 +1,344 @@
+# Batches: many texts (or consecutive parts of one text) segmented on a pool of threads with
+# the GIL released, and the results turned into Python lists or numpy arrays.  Included into
+# _core.pyx.
+#
+# The texts are cut into blocks of about equal size that the pool threads and the calling
+# thread take in turn (an atomic counter).  The calling thread also turns each finished block
+# into Python objects (that needs the GIL, so it is serial): the pool threads take more blocks
+# meanwhile, and the serial part overlaps the parallel one.
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from .branchless cimport prefetch      # bpl_fill_list uses it
+from .contracts cimport (BOS_ID, EOS_ID, ID_OFFSET, MODE_VITERBI, OUTPUT_ARRAYS, OUTPUT_IDS,
+                         OUTPUT_PIECES)
+from .rng cimport stream_key_of
+from .samplers cimport Bucket
+from .scratch cimport Work, work_free, work_init
+from .trie cimport Trie
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object)
+
+cdef extern from *:
+    """
+    /* list[at + i] = table[idx[i]] (a new reference) for i < n.  The table's objects are
+       scattered over megabytes and each one's reference count is written: prefetch the
+       table slot 16 tokens ahead and the object 8 ahead so that the misses overlap. */
+    static inline void bpl_fill_list(PyObject* list, Py_ssize_t at, PyObject* table,
+                                     const int32_t* idx, Py_ssize_t n) {
+        PyObject** tab = ((PyTupleObject*)table)->ob_item;
+        PyObject** out = ((PyListObject*)list)->ob_item + at;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i + 16 < n) bpl_prefetch(&tab[idx[i + 16]]);
+            if (i + 8 < n) bpl_prefetch(tab[idx[i + 8]]);
+            PyObject* o = tab[idx[i]];
+            Py_INCREF(o);
+            out[i] = o;
+        }
+    }
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    /* MSVC has no __atomic builtins; its interlocked operations are full barriers. */
+    static inline int bpl_fetch_add(int* p) { return _InterlockedExchangeAdd((volatile long*)p, 1); }
+    static inline void bpl_store_release(int8_t* p, int8_t v) { _InterlockedExchange8((volatile char*)p, v); }
+    static inline int8_t bpl_load_acquire(const int8_t* p) { return _InterlockedOr8((volatile char*)p, 0); }
+    #else
+    static inline int bpl_fetch_add(int* p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+    static inline void bpl_store_release(int8_t* p, int8_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+    static inline int8_t bpl_load_acquire(const int8_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+    #endif
+    """
+    void fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
+                                   Py_ssize_t n) noexcept
+    int fetch_add "bpl_fetch_add"(int* p) noexcept nogil
+    void store_release "bpl_store_release"(int8_t* p, int8_t v) noexcept nogil
+    int8_t load_acquire "bpl_load_acquire"(const int8_t* p) noexcept nogil
+
+cdef enum:
+    LONE_SURROGATE = -2     # counts[k] of a str text that UTF-8 cannot encode
+    BLOCKS_PER_THREAD = 16
+
+
+ctypedef struct BatchJob:
+    const Trie* trie
+    int mode
+    double alpha
+    uint64_t* keys          # the stream key of each text
+    int64_t* starts         # position of each text in the stream it continues (0 if none)
+    const uint8_t** ptrs    # a bytes text, or the code points of a str text ...
+    int64_t* lens
+    int8_t* kinds           # ... of this many bytes each (0 for bytes)
+    int64_t* counts         # tokens of each text, or LONE_SURROGATE
+    Py_ssize_t* bounds      # block b covers texts bounds[b] .. bounds[b + 1] - 1
+    Work* works             # one per block: its scratch space and its output
+    int8_t* done            # block b is finished (written with release, read with acquire)
+    int nblocks
+    int next_block          # the next block to take (atomic)
+
+
+cdef int _take_block(BatchJob* job) noexcept nogil:
+    """Take the next unclaimed block and segment it; its index, or -1 when none is left."""
+    cdef int b = fetch_add(&job.next_block)
+    cdef Work* w
+    cdef Py_ssize_t k
+    cdef int64_t before, n
+    cdef const uint8_t* p
+    if b >= job.nblocks:
+        return -1
+    w = &job.works[b]
+    for k in range(job.bounds[b], job.bounds[b + 1]):
+        before = w.out_len
+        p = job.ptrs[k]
+        n = job.lens[k]
+        if job.kinds[k] != 0:
+            # str texts are encoded here, in parallel, rather than one by one under the GIL
+            n = utf8_encode(p, job.kinds[k], n, w)
+            if n == LONE_SURROGATE:
+                job.counts[k] = LONE_SURROGATE
+                continue
+            if n < 0:
+                w.out_len = -1
+                break
+            p = w.utf8
+        if segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha,
+                        job.keys[k], w) != 0:
+            w.out_len = -1
+            break
+        job.counts[k] = w.out_len - before
+    store_release(&job.done[b], 1)
+    return b
+
+
+def _work_blocks(size_t addr):
+    """A pool thread's part of a BatchJob (at address addr): blocks until none is left."""
+    cdef BatchJob* job = <BatchJob*>addr
+    with nogil:
+        while _take_block(job) >= 0:
+            pass
+
+
+cdef void _job_free(BatchJob* job) noexcept:
+    cdef int r
+    if job.works != NULL:
+        for r in range(job.nblocks):
+            work_free(&job.works[r])
+    free(job.works)
+    free(job.done)
+    free(job.bounds)
+    free(job.keys)
+    free(job.starts)
+    free(job.ptrs)
+    free(job.lens)
+    free(job.counts)
+    free(job.kinds)
+
+
+cdef int64_t _describe_texts(BatchJob* job, list texts, uint64_t seed, const int64_t[::1] starts,
+                             uint64_t stream, object prepare, list held) except -1:
+    """Point the job at every text (replacing, through `prepare`, what the core cannot take
+    as it is); the total size in bytes (code points for str)."""
+    cdef Py_ssize_t n = len(texts), k
+    cdef int64_t total = 0
+    cdef object obj
+    for k in range(n):
+        obj = texts[k]
+        if prepare is not None and type(obj) is not bytes and (
+                type(obj) is not str or not nfc_stable(
+                    PyUnicode_DATA(obj), PyUnicode_KIND(obj), PyUnicode_GET_LENGTH(obj))):
+            obj = prepare(obj)
+            held.append(obj)
+        if type(obj) is bytes:
+            job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
+            job.lens[k] = PyBytes_GET_SIZE(obj)
+            job.kinds[k] = 0
+        elif type(obj) is str:
+            job.ptrs[k] = <const uint8_t*>PyUnicode_DATA(obj)
+            job.lens[k] = PyUnicode_GET_LENGTH(obj)
+            job.kinds[k] = <int8_t>PyUnicode_KIND(obj)
+        else:
+            raise TypeError(f"text {k} is {type(obj).__name__}, not bytes or str")
+        job.keys[k] = stream_key_of(seed, stream if starts is not None else k)
+        job.starts[k] = 0 if starts is None else starts[k]
+        total += job.lens[k]
+    return total
+
+
+cdef int _cut_blocks(BatchJob* job, Py_ssize_t n, int64_t total, int nblocks,
+                     bytes buckets) except -1:
+    """Split the texts into `nblocks` contiguous blocks of about equal size, each with its
+    own scratch space."""
+    cdef Py_ssize_t k, r = 1
+    cdef int64_t acc = 0
+    job.nblocks = nblocks
+    job.bounds = <Py_ssize_t*>malloc((nblocks + 1) * sizeof(Py_ssize_t))
+    job.works = <Work*>malloc(nblocks * sizeof(Work))
+    job.done = <int8_t*>malloc(nblocks)
+    if not (job.bounds and job.works and job.done):
+        raise MemoryError()
+    memset(job.works, 0, nblocks * sizeof(Work))
+    memset(job.done, 0, nblocks)
+    job.bounds[0] = 0
+    for k in range(n):
+        acc += job.lens[k]
+        while r < nblocks and acc * nblocks >= total * r:
+            job.bounds[r] = k + 1
+            r += 1
+    while r <= nblocks:
+        job.bounds[r] = n
+        r += 1
+    for r in range(nblocks):
+        if work_init(&job.works[r], job.trie) != 0:
+            raise MemoryError()
+        if buckets is not None:
+            job.works[r].buckets = <const Bucket*>PyBytes_AS_STRING(buckets)
+    return 0
+
+
+cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int mode,
+                      double alpha, uint64_t seed, int num_threads, object executor, int output,
+                      bint bos, bint eos, const int64_t[::1] starts, uint64_t stream,
+                      object prepare, Py_ssize_t min_bytes_per_thread):
+    """Vocab.encode_batch (which documents the arguments)."""
+    cdef Py_ssize_t n = len(texts), k
+    cdef int64_t total
+    cdef int r, emitted = 0
+    cdef list result = None
+    cdef tuple table
+    cdef BatchJob job
+    cdef list held = []         # what prepare() returned: the job points into it
+    if num_threads < 1:
+        raise ValueError("num_threads must be >= 1")
+    if starts is not None and starts.shape[0] != n:
+        raise ValueError(f"{n} texts but {starts.shape[0]} starts")
+    memset(&job, 0, sizeof(BatchJob))
+    job.trie = trie
+    job.mode = mode
+    job.alpha = alpha
+    try:
+        job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+        job.starts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
+        job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
+        if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
+            raise MemoryError()
+        total = _describe_texts(&job, texts, seed, starts, stream, prepare, held)
+        if min_bytes_per_thread > 0:
+            num_threads = <int>min(num_threads, max(1, total // min_bytes_per_thread))
+        if num_threads > n:
+            num_threads = <int>max(n, 1)
+        _cut_blocks(&job, n, total,
+                    1 if num_threads == 1 else <int>min(n, BLOCKS_PER_THREAD * num_threads),
+                    bucket_table(alpha) if mode == MODE_VITERBI else None)
+        addr = <size_t>&job
+        futures = []
+        if num_threads > 1 and executor is not None:
+            futures = [executor.submit(_work_blocks, addr) for r in range(num_threads - 1)]
+        try:
+            if output == OUTPUT_ARRAYS:
+                with nogil:
+                    while _take_block(&job) >= 0:
+                        pass
+            else:
+                result = PyList_New(n)
+                table = pieces if output == OUTPUT_PIECES else ids
+                bos = bos and output == OUTPUT_IDS
+                eos = eos and output == OUTPUT_IDS
+                while True:
+                    with nogil:
+                        r = _take_block(&job)
+                    emitted = _emit_rows(&job, emitted, result, table, bos, eos)
+                    if r < 0:
+                        break
+        finally:
+            # A pool task not yet started is not waited for: this thread has done its
+            # blocks (so a call from inside a busy pool cannot deadlock).
+            for f in futures:
+                if not f.cancel():
+                    f.result()
+        for r in range(job.nblocks):
+            if job.works[r].out_len < 0:
+                raise MemoryError("out of memory while segmenting")
+        for k in range(n):
+            if job.counts[k] == LONE_SURROGATE:
+                texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
+        if output == OUTPUT_ARRAYS:
+            return _to_arrays(&job, n, bos, eos)
+        _emit_rows(&job, emitted, result, table, bos, eos)
+        return result
+    finally:
+        _job_free(&job)
+
+
+cdef tuple _to_arrays(BatchJob* job, Py_ssize_t n, bint bos, bint eos):
+    cdef Py_ssize_t k, i, r
+    cdef int64_t total = 0, pos = 0
+    cdef const int32_t* src
+    for k in range(n):
+        total += job.counts[k] + bos + eos
+    ids = _np.empty(total, dtype=_np.uint32)
+    offsets = _np.empty(n + 1, dtype=_np.int64)
+    cdef uint32_t[::1] idv = ids
+    cdef int64_t[::1] offv = offsets
+    offv[0] = 0
+    for r in range(job.nblocks):
+        src = job.works[r].out
+        for k in range(job.bounds[r], job.bounds[r + 1]):
+            if bos:
+                idv[pos] = BOS_ID
+                pos += 1
+            for i in range(job.counts[k]):
+                idv[pos + i] = <uint32_t>(src[i] + ID_OFFSET)
+            pos += job.counts[k]
+            src += job.counts[k]
+            if eos:
+                idv[pos] = EOS_ID
+                pos += 1
+            offv[k + 1] = pos
+    return ids, offsets
+
+
+cdef int _emit_rows(BatchJob* job, int first, list result, tuple table, bint bos,
+                    bint eos) except -1:
+    """Fill the rows of result for the finished blocks first, first + 1, ... (stopping at the
+    first unfinished one); the next block to emit."""
+    cdef Py_ssize_t k
+    cdef int b = first
+    cdef const int32_t* src
+    cdef list row
+    cdef object item
+    while b < job.nblocks and load_acquire(&job.done[b]):
+        if job.works[b].out_len < 0:
+            return job.nblocks      # out of memory: reported by the caller
+        src = job.works[b].out
+        for k in range(job.bounds[b], job.bounds[b + 1]):
+            if job.counts[k] < 0:
+                continue            # a lone surrogate: reported by the caller
+            row = PyList_New(job.counts[k] + bos + eos)
+            if bos:
+                item = BOS_ID
+                Py_INCREF(item)
+                PyList_SET_ITEM(row, 0, item)
+            fill_list(row, bos, table, src, job.counts[k])
+            if eos:
+                item = EOS_ID
+                Py_INCREF(item)
+                PyList_SET_ITEM(row, job.counts[k] + bos, item)
+            src += job.counts[k]
+            # A row holds only ints or bytes, so it can never be part of a cycle: like a
+            # tuple of such objects it need not be tracked by the cycle collector, which
+            # would otherwise walk every row of the batch (more than once, as they are
+            # promoted through its generations), all of it serial.
+            PyObject_GC_UnTrack(row)
+            Py_INCREF(row)
+            PyList_SET_ITEM(result, k, row)
+        b += 1
+    return b

@@ -1,0 +1,212 @@
+# The Viterbi loop over a chunk's matches: deterministic decoding and both samplers
+# (docs/semantics.md, "Segmentation" and "Sampling").  Included into _core.pyx.
+#
+# Why live trie walks and not Aho-Corasick: the Viterbi only needs every (start, end)
+# occurrence of a piece.  Every start position opens a walk down the trie; at each byte all
+# live walks step by it together, so the candidates of an end arrive together, oldest walk
+# (longest piece) first, which is the order Aho-Corasick reports them in: strict `>` ties
+# resolve exactly as upstream's.  There are no fail links to chase, and the walks' lookups
+# are independent of each other, so their cache misses overlap, where an Aho-Corasick walk is
+# one long serial chain of them.
+
+from libc.math cimport INFINITY
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memchr
+
+from .branchless cimport max_f64, min_f64, pick_le, prefetch, select_i32
+from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
+from .fastexp cimport exp_neg
+from .rng cimport draw_at, end_key, unit
+from .samplers cimport Bucket, FOLD_ABOVE, fold_exponent, sigmoid_below
+from .scratch cimport Work, work_reserve
+from .trie cimport Node, Trie
+
+
+cdef int segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                       int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
+    """Segment text[0:n] (no chunking inside) and append its piece indices to w.out; 0, or -1
+    if out of memory.
+
+    `offset` is the chunk's position in the whole text: random draws are keyed by absolute
+    positions, so a text's samples do not depend on how it was cut into chunks.
+    """
+    if mode == MODE_DETERMINISTIC:
+        return _segment_deterministic(t, text, n, offset, alpha, key, w)
+    if mode == MODE_VITERBI:
+        return _segment_viterbi(t, text, n, offset, alpha, key, w)
+    return _segment_exact(t, text, n, offset, alpha, key, w)
+
+
+# One body, specialised per mode by constant propagation: each mode gets a function (and so a
+# register allocation) of its own.
+cdef int _segment_deterministic(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                                double alpha, uint64_t key, Work* w) noexcept nogil:
+    return _segment(t, text, n, offset, MODE_DETERMINISTIC, alpha, key, w)
+
+
+cdef int _segment_viterbi(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                          double alpha, uint64_t key, Work* w) noexcept nogil:
+    return _segment(t, text, n, offset, MODE_VITERBI, alpha, key, w)
+
+
+cdef int _segment_exact(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                        double alpha, uint64_t key, Work* w) noexcept nogil:
+    return _segment(t, text, n, offset, MODE_EXACT, alpha, key, w)
+
+
+cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
+                         const int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
+    # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
+    # live walks advance by text[i] together, so every candidate piece they reach ends at
+    # e = i + 1, visited oldest walk (longest piece) first, as Aho-Corasick reports them.
+    cdef const Node* nodes = t.nodes
+    cdef int32_t* walk_node = w.walk_node
+    cdef int64_t* walk_start = w.walk_start
+    cdef double* walk_score = w.walk_score
+    cdef double* walk_total = w.walk_total
+    cdef int32_t* route
+    cdef int64_t i, e, k
+    cdef int32_t node, child, winner, live = 0, kept
+    cdef uint8_t c
+    cdef double lp, cand, best, weight, total, limit
+    cdef double start_score = 0.0, start_total = 1.0    # score and Z-sum at position i
+    cdef const Bucket* buckets = NULL
+    cdef uint64_t bits, at_end
+    cdef int q
+    if n <= 0:
+        return 0
+    if mode == MODE_VITERBI:
+        buckets = chunk_buckets(t, w.buckets, n, alpha)
+    if work_reserve(w, n + 1, w.out_len + n) != 0:
+        return -1
+    route = w.route
+    for i in range(n):
+        c = text[i]
+        e = i + 1
+        walk_node[live] = 0                 # the walk that starts at i, at the root
+        walk_start[live] = i
+        walk_score[live] = start_score
+        walk_total[live] = start_total
+        live += 1
+        best = -INFINITY                    # exact sampling: the running maximum
+        total = 0.0                         # exact sampling: Z[e] / exp(best) so far
+        winner = 0
+        kept = 0
+        at_end = end_key(key, offset + e)
+        for k in range(live):
+            node = walk_node[k]
+            child = nodes[node].base + c
+            if nodes[child].check != node:
+                continue                    # this walk ends
+            walk_node[kept] = child
+            # The record this walk reads at the next byte is known now: ask for it early,
+            # so its cache miss overlaps the rest of this byte's work.
+            prefetch(&nodes[nodes[child].base + text[i + 1 if i + 1 < n else i]])
+            if mode != MODE_DETERMINISTIC:
+                walk_start[kept] = walk_start[k]   # only the samplers' draws need the start
+            walk_score[kept] = walk_score[k]
+            if mode == MODE_EXACT:
+                walk_total[kept] = walk_total[k]
+            kept += 1
+            lp = nodes[child].logp
+            if mode == MODE_DETERMINISTIC:
+                # Branch-free: whether a candidate wins is unpredictable (a non-piece node
+                # has logp = -inf and never wins).  Strict >: a tie keeps the earlier, longer
+                # piece.
+                cand = walk_score[k] + lp
+                winner = select_i32(cand > best, child, winner)
+                best = max_f64(cand, best)
+                continue
+            if mode == MODE_VITERBI:
+                # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only
+                # taken while there is no best yet (best stays -inf), and then the first
+                # piece always is: every end has one, the single byte.
+                cand = walk_score[k] + lp
+                bits = draw_at(at_end, e - walk_start[k])
+                q = <int>(bits >> 56)
+                limit = cand - buckets[q].take
+                # unsettled iff limit < best < cand - keep: one compare (minsd), no branch
+                # on the two
+                if min_f64(best - limit, (cand - buckets[q].keep) - best) > 0.0:
+                    limit = INFINITY if sigmoid_below(alpha * (cand - best), bits) else -INFINITY
+                winner = select_i32(best <= limit, child, winner)
+                best = pick_le(best, limit, cand, best)
+                continue
+            if lp == -INFINITY:
+                continue
+            # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s]
+            # is exp(walk_score) * walk_total with walk_total >= 1, Z[e] is exp(best) * total,
+            # best the running maximum of walk_score + alpha * logp; reservoir acceptance with
+            # probability weight / running total.
+            cand = walk_score[k] + alpha * lp
+            if total == 0.0:
+                best = cand
+                total = walk_total[k]
+                winner = child
+                continue
+            if cand <= best:
+                weight = walk_total[k] * exp_neg(cand - best)
+                total = total + weight
+            else:
+                total = total * exp_neg(best - cand) + walk_total[k]
+                weight = walk_total[k]
+                best = cand
+            if unit(draw_at(at_end, e - walk_start[k])) * total < weight:
+                winner = child
+        live = kept
+        route[e] = winner
+        start_score = best
+        if mode == MODE_EXACT:
+            # Z[e] = exp(best) * total.  total >= 1 grows with the number of segmentations;
+            # past FOLD_ABOVE its exponent moves into the score (exactly: where best +
+            # log(total) took a log() call per byte, this is a rare, predicted branch).
+            start_total = total
+            if total > FOLD_ABOVE:
+                start_score, start_total = fold_exponent(best, total)
+    _backtrack(t, route, n, w)
+    return 0
+
+
+cdef void _backtrack(const Trie* t, const int32_t* route, int64_t n, Work* w) noexcept nogil:
+    """Append the pieces of the path ending at n to w.out, in text order."""
+    cdef int32_t* out = w.out
+    cdef int64_t lo = w.out_len, hi, k = w.out_len, e = n
+    cdef int32_t pid, tmp
+    while e > 0:
+        pid = t.node_pid[route[e]]
+        out[k] = pid
+        k += 1
+        e -= t.piece_len[pid]
+    w.out_len = k
+    hi = k - 1
+    while lo < hi:
+        tmp = out[lo]
+        out[lo] = out[hi]
+        out[hi] = tmp
+        lo += 1
+        hi -= 1
+
+
+cdef inline int64_t chunk_end(const uint8_t* text, int64_t a, int64_t n) noexcept nogil:
+    """Where the chunk that starts at a ends: after the first maximal run of b"\\n", or n."""
+    cdef const uint8_t* nl = <const uint8_t*>memchr(text + a, 10, n - a)
+    cdef int64_t b
+    if nl == NULL:
+        return n
+    b = (nl - text) + 1
+    while b < n and text[b] == 10:
+        b += 1
+    return b
+
+
+cdef int segment_text(const Trie* t, const uint8_t* text, int64_t n, int64_t offset, int mode,
+                      double alpha, uint64_t key, Work* w) noexcept nogil:
+    """Cut text after every maximal run of b"\\n" and segment each chunk on its own; 0, or -1
+    if out of memory.  `offset` is the position of text[0] in the whole text (for the draws)."""
+    cdef int64_t a = 0, b
+    while a < n:
+        b = chunk_end(text, a, n)
+        if segment_chunk(t, text + a, b - a, offset + a, mode, alpha, key, w) != 0:
+            return -1
+        a = b
+    return 0
