@@ -143,6 +143,7 @@ fi
 
 step "wheelhouse"
 mkdir -p "$wheelhouse"
+rm -f "$wheelhouse"/bytepiece_lite-*     # one sdist and one wheel: those of this run
 cp "$sdist" "$repaired" "$wheelhouse/"
 ls -l "$wheelhouse"
 echo "done in ${SECONDS}s"

@@ -67,10 +67,17 @@ def _venv(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dists(tmp_path_factory):
-    """(sdist, wheel, tracked files): built once per session from a clean copy."""
+    """(sdist, wheel, tracked files): built once per session from a clean copy, or taken from
+    $BPL_DIST_DIR (an sdist and a wheel that scripts/build_wheels.sh just built from this
+    checkout: .ci/run sets it, so that CI does not build them twice)."""
+    tracked = _tracked_files()
+    reuse = os.environ.get("BPL_DIST_DIR")
+    if reuse:
+        sdists, wheels = sorted(Path(reuse).glob("*.tar.gz")), sorted(Path(reuse).glob("*.whl"))
+        assert len(sdists) == 1 and len(wheels) == 1, (reuse, sdists, wheels)
+        return sdists[0], wheels[0], tracked
     base = tmp_path_factory.mktemp("dist")
     src = base / "src"
-    tracked = _tracked_files()
     for f in tracked:
         (src / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, src / f)
