@@ -10,7 +10,7 @@ from .model import ModelError
 from .tokenizer import Tokenizer
 
 __all__ = ["ModelError", "Tokenizer", "Trainer", "backend", "__version__"]
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def __getattr__(name: str):
