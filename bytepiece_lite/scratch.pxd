@@ -67,13 +67,6 @@ cdef inline int grow_i32(int32_t** buf, int64_t* cap, int64_t need) noexcept nog
     return 0
 
 
-cdef inline int work_reserve(Work* w, int64_t route_need, int64_t out_need) noexcept nogil:
-    """Room for a chunk's route and its pieces; 0, or -1 if out of memory."""
-    if grow_i32(&w.route, &w.route_cap, route_need) != 0:
-        return -1
-    return grow_i32(&w.out, &w.out_cap, out_need)
-
-
 cdef extern from *:
     """
     #if defined(_MSC_VER)

@@ -18,7 +18,7 @@ from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
 from .fastexp cimport exp_neg
 from .rng cimport draw_at, end_key, unit
 from .samplers cimport Bucket, FOLD_ABOVE, fold_exponent, sigmoid_below
-from .scratch cimport INTERRUPTED, POLL_BYTES, Work, work_poll, work_reserve
+from .scratch cimport INTERRUPTED, POLL_BYTES, Work, grow_i32, work_poll
 from .trie cimport Node, Trie
 
 
@@ -77,7 +77,7 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
         return 0
     if mode == MODE_VITERBI:
         buckets = chunk_buckets(t, w.buckets, n, alpha)
-    if work_reserve(w, n + 1, w.out_len + n) != 0:
+    if grow_i32(&w.route, &w.route_cap, n + 1) != 0:
         return -1
     route = w.route
     window = 0
@@ -171,28 +171,29 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 if total > FOLD_ABOVE:
                     start_score, start_total = fold_exponent(best, total)
         window = window_end
-    _backtrack(t, route, n, w)
-    return 0
+    return _backtrack(t, route, n, w)
 
 
-cdef void _backtrack(const Trie* t, const int32_t* route, int64_t n, Work* w) noexcept nogil:
-    """Append the pieces of the path ending at n to w.out, in text order."""
-    cdef int32_t* out = w.out
-    cdef int64_t lo = w.out_len, hi, k = w.out_len, e = n
-    cdef int32_t pid, tmp
+cdef int _backtrack(const Trie* t, const int32_t* route, int64_t n, Work* w) noexcept nogil:
+    """Append the pieces of the path ending at n to w.out, in text order; 0, or -1 if out of
+    memory.  The path is walked twice, to count its pieces and then to write them from the
+    last, so that the output takes the memory of the pieces there are, not of the bytes."""
+    cdef int64_t e = n, count = 0, k
+    cdef int32_t pid
+    while e > 0:
+        count += 1
+        e -= t.piece_len[t.node_pid[route[e]]]
+    if grow_i32(&w.out, &w.out_cap, w.out_len + count) != 0:
+        return -1
+    k = w.out_len + count
+    e = n
     while e > 0:
         pid = t.node_pid[route[e]]
-        out[k] = pid
-        k += 1
+        k -= 1
+        w.out[k] = pid
         e -= t.piece_len[pid]
-    w.out_len = k
-    hi = k - 1
-    while lo < hi:
-        tmp = out[lo]
-        out[lo] = out[hi]
-        out[hi] = tmp
-        lo += 1
-        hi -= 1
+    w.out_len += count
+    return 0
 
 
 cdef inline int64_t chunk_end(const uint8_t* text, int64_t a, int64_t n) noexcept nogil:
