@@ -25,10 +25,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from ._files import write_atomic
 
 __all__ = ["bytes_to_unicode", "scaled_scores", "tokenizer_json", "write_pretrained"]
 
@@ -213,23 +214,6 @@ def tokenizer_json(pieces: Sequence[bytes], counts_or_logp, special_tokens: Mapp
     }
 
 
-def _write_atomic(path: str, text: str) -> None:
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_pretrained(directory: str | os.PathLike[str], pieces: Sequence[bytes], counts_or_logp,
                      special_tokens: Mapping[str, int] | None = None, *,
                      model_max_length: int | None = None) -> list[str]:
@@ -278,6 +262,6 @@ def write_pretrained(directory: str | os.PathLike[str], pieces: Sequence[bytes],
     paths = []
     for name, text in files.items():
         path = os.path.join(directory, name)
-        _write_atomic(path, text)
+        write_atomic(path, text.encode("utf-8"))
         paths.append(path)
     return paths
