@@ -108,30 +108,39 @@ def encode_files(encode_parts: Callable[[list[bytes], np.ndarray, int, int, int]
     start = time.perf_counter()
     documents = []
     tokens = 0
-    with atomic_output(output) as out:
-        if fmt == ".npy":
-            out.write(b"\0" * _NPY_HEADER)
-        for k, path in enumerate(inputs):
-            first = tokens
-            if add_bos:
-                tokens += _write(out, np.array([BOS_ID], dtype))
-            with open(path, "rb") as f:
-                for pos, block in _blocks(f):
-                    texts, starts = split(block, 4 * threads)
-                    ids = encode_parts(texts, np.array(starts, dtype=np.int64) + pos, k,
-                                       threads, min_bytes)
-                    tokens += _write(out, ids.astype(dtype))
-                    bar.update(len(block))
-            if add_eos:
-                tokens += _write(out, np.array([EOS_ID], dtype))
-            documents.append([path, first, tokens])
-        if fmt == ".npy":
-            out.seek(0)
-            out.write(_npy_header(dtype, tokens))
-        bar.close()
-        info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": vocab_size,
-                **settings, "documents": documents}
-        # the sidecar first: a reader never finds ids without their description
-        write_atomic(output + ".json", json.dumps(info, indent=1, ensure_ascii=False).encode() + b"\n")
+    sidecar = output + ".json"
+    wrote_sidecar = False
+    try:
+        with atomic_output(output) as out:
+            if fmt == ".npy":
+                out.write(b"\0" * _NPY_HEADER)
+            for k, path in enumerate(inputs):
+                first = tokens
+                if add_bos:
+                    tokens += _write(out, np.array([BOS_ID], dtype))
+                with open(path, "rb") as f:
+                    for pos, block in _blocks(f):
+                        texts, starts = split(block, 4 * threads)
+                        ids = encode_parts(texts, np.array(starts, dtype=np.int64) + pos, k,
+                                           threads, min_bytes)
+                        tokens += _write(out, ids.astype(dtype))
+                        bar.update(len(block))
+                if add_eos:
+                    tokens += _write(out, np.array([EOS_ID], dtype))
+                documents.append([path, first, tokens])
+            if fmt == ".npy":
+                out.seek(0)
+                out.write(_npy_header(dtype, tokens))
+            bar.close()
+            info = {"format": fmt[1:], "dtype": dtype.name, "tokens": tokens, "vocab_size": vocab_size,
+                    **settings, "documents": documents}
+            # the sidecar first: a reader never finds ids without their description
+            write_atomic(sidecar, json.dumps(info, indent=1, ensure_ascii=False).encode() + b"\n")
+            wrote_sidecar = True
+    except BaseException:
+        # the ids were not renamed into place: their description must not stay either
+        if wrote_sidecar:
+            os.unlink(sidecar)
+        raise
     reporter.done(f"encoded {total_bytes / 1e6:.1f} MB into {tokens} tokens", start)
     return info

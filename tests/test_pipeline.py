@@ -287,3 +287,23 @@ def test_torch_dataloader_workers_sample_differently_and_reproducibly(tok):
     seeded = [list(DataLoader(ds, batch_size=None, num_workers=2)) for _ in range(2)]
     assert [list(map(list, r)) for r in seeded[0:1]] == [list(map(list, r)) for r in seeded[1:2]]
     del torch
+
+
+def test_a_failed_corpus_encode_leaves_no_output_and_no_sidecar(tmp_path, monkeypatch):
+    import bytepiece_lite._files as files
+
+    src = tmp_path / "a.txt"
+    src.write_text("some text\n" * 100, encoding="utf-8")
+
+    real = os.replace
+
+    def refuse(a, b):                   # the sidecar goes into place, the ids do not
+        if str(b).endswith(".json"):
+            return real(a, b)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", refuse)
+    with pytest.raises(OSError):
+        Tokenizer.default().encode_files([src], tmp_path / "ids.npy", progress=False)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
