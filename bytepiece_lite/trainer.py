@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _special
 from ._ngrams import count_ngrams, merge_counts, prune_ngrams
 from . import model as _model
 from ._progress import Progress
@@ -202,7 +202,7 @@ class Trainer:
 
     def __init__(self, order: int = 6, max_vocab_size: int | Sequence[int] = 10000,
                  max_piece_length: int = 36, min_count: int = 2, isolate_digits: bool = False,
-                 ensure_unicode: bool = True):
+                 ensure_unicode: bool = True, special_tokens: Sequence[str | bytes] = ()):
         sizes = [max_vocab_size] if not isinstance(max_vocab_size, (list, tuple)) else list(max_vocab_size)
         for name, value, low in [("order", order, 1), ("max_piece_length", max_piece_length, 1),
                                  ("min_count", min_count, 1)]:
@@ -225,6 +225,8 @@ class Trainer:
         self.min_count = min_count
         self.isolate_digits = isolate_digits
         self.ensure_unicode = ensure_unicode
+        # checked now for their form, against the pieces when the model is made
+        self.special_tokens = _special.check_tokens(special_tokens, frozenset())
         self.models: dict[int, _model.Model] = {}
         self.phase_seconds: dict[str, float] = {}
 
@@ -304,7 +306,9 @@ class Trainer:
                 keep, counts = [keep[i] for i in head], counts[head]
                 counts = _fold_in(keep, counts, drop, drop_counts)
                 keep, counts = _drop_wasted(keep, counts)
-            models[size] = _model.from_counts(dict(zip(keep, counts.tolist())), "trained model")
+            trained = _model.from_counts(dict(zip(keep, counts.tolist())), "trained model")
+            models[size] = _model.Model(trained.pieces, trained.counts, "trained model",
+                                        self.special_tokens)
         return models
 
     # ------------------------------------------------------------------ results
@@ -336,7 +340,8 @@ class Trainer:
 
     def tokenizers(self) -> dict[int, Tokenizer]:
         """A tokenizer per requested vocabulary size."""
-        return {size: Tokenizer.from_pieces(dict(zip(m.pieces, m.counts.tolist())))
+        return {size: Tokenizer.from_pieces(dict(zip(m.pieces, m.counts.tolist())),
+                                            special_tokens=m.special)
                 for size, m in self._trained().items()}
 
 

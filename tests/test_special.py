@@ -175,3 +175,15 @@ def test_special_tokens_round_trip_through_the_model_file(tmp_path):
     assert more.special_tokens["<new>"] == tok.vocab_size
     with pytest.raises(ValueError, match="given twice"):
         Tokenizer(tmp_path / "m.model", special_tokens=["<a>"])
+
+
+def test_the_trainer_takes_special_tokens(tmp_path):
+    from bytepiece_lite import Trainer
+    t = Trainer(order=3, max_vocab_size=300, special_tokens=["<|endoftext|>"])
+    t.train(["今天天气不错\n", "天气很好\n"] * 30, progress=False)
+    tok = t.tokenizer()
+    assert tok.special_tokens["<|endoftext|>"] == tok.vocab_size - 1
+    t.save(tmp_path / "m.model")
+    assert Tokenizer(tmp_path / "m.model").special_tokens == tok.special_tokens
+    with pytest.raises(ValueError, match="empty"):
+        Trainer(special_tokens=[""])
