@@ -2,14 +2,30 @@
 # An `if` on an unpredictable outcome (which candidate wins) becomes a conditional branch that
 # mispredicts about every other time; these become maxsd / cmov / and-andn-or blends.
 
-from libc.stdint cimport int32_t
+from libc.stdint cimport uint32_t
 
 cdef extern from *:
     """
     static inline double bpl_max_f64(double a, double b) { return a > b ? a : b; }
     static inline double bpl_min_f64(double a, double b) { return a < b ? a : b; }
-    static inline int32_t bpl_select_i32(int take, int32_t a, int32_t b) {
-        return b ^ ((a ^ b) & -(int32_t)(take != 0));
+    /* x > y ? a : b and x <= y ? a : b as a compare and a conditional move on its flags
+       (ucomisd; cmov): two instructions where a mask takes five, and still no branch.
+       NaN never occurs (scores are finite or -inf). */
+    static inline uint32_t bpl_gt_u32(double x, double y, uint32_t a, uint32_t b) {
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+        __asm__("ucomisd %2, %1; cmoval %3, %0" : "+r"(b) : "x"(x), "x"(y), "r"(a) : "cc");
+        return b;
+    #else
+        return b ^ ((a ^ b) & -(uint32_t)(x > y));
+    #endif
+    }
+    static inline uint32_t bpl_le_u32(double x, double y, uint32_t a, uint32_t b) {
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+        __asm__("ucomisd %1, %2; cmovael %3, %0" : "+r"(b) : "x"(x), "x"(y), "r"(a) : "cc");
+        return b;
+    #else
+        return b ^ ((a ^ b) & -(uint32_t)(x <= y));
+    #endif
     }
     /* x <= limit ? a : b, as a compare mask and a blend (cmpnlesd; and/andn/or). */
     static inline double bpl_pick_le(double x, double limit, double a, double b) {
@@ -23,6 +39,7 @@ cdef extern from *:
     """
     double max_f64 "bpl_max_f64"(double a, double b) noexcept nogil
     double min_f64 "bpl_min_f64"(double a, double b) noexcept nogil
-    int32_t select_i32 "bpl_select_i32"(int take, int32_t a, int32_t b) noexcept nogil
+    uint32_t gt_u32 "bpl_gt_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
+    uint32_t le_u32 "bpl_le_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
     double pick_le "bpl_pick_le"(double x, double limit, double a, double b) noexcept nogil
     void prefetch "bpl_prefetch"(const void* p) noexcept nogil

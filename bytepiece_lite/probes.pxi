@@ -2,12 +2,12 @@
 # into _core.pyx; not used by the package itself).
 
 from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from .fastexp cimport exp_neg
 from .rng cimport draw_at, end_key
 from .scratch cimport Work, work_free, work_init
-from .trie cimport Node
+from .trie cimport NODE_SHIFT, Node, node_at
 
 
 def trie_matches(Vocab vocab not None, bytes data not None):
@@ -16,19 +16,19 @@ def trie_matches(Vocab vocab not None, bytes data not None):
     every start."""
     cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
     cdef int64_t n = len(data), s, i
-    cdef int32_t x, nx
+    cdef uint32_t x, nx
     found = []
     for s in range(n):
         x = 0
         i = s
         while i < n:
-            nx = vocab.t.nodes[x].base + p[i]
-            if vocab.t.nodes[nx].check != x:
+            nx = <uint32_t>node_at(vocab.t.nodes, x).base + (<uint32_t>p[i] << NODE_SHIFT)
+            if node_at(vocab.t.nodes, nx).check != <int32_t>x:
                 break
             x = nx
             i += 1
-            if vocab.t.node_pid[x] >= 0:
-                found.append((s, i, vocab.t.node_pid[x]))
+            if vocab.t.node_pid[x >> NODE_SHIFT] >= 0:
+                found.append((s, i, vocab.t.node_pid[x >> NODE_SHIFT]))
     found.sort(key=lambda m: (m[1], m[0]))
     return found
 
@@ -38,7 +38,8 @@ def walk_floor(Vocab vocab not None, bytes data not None):
     Viterbi.  Returns the number of matches (so the work cannot be optimised away)."""
     cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
     cdef int64_t n = len(data), i, count = 0
-    cdef int32_t x, nx, k, kept, live = 0
+    cdef uint32_t x, nx
+    cdef int32_t k, kept, live = 0
     cdef const Node* nodes = vocab.t.nodes
     cdef Work w
     try:
@@ -50,13 +51,13 @@ def walk_floor(Vocab vocab not None, bytes data not None):
                 live += 1
                 kept = 0
                 for k in range(live):
-                    x = w.walk_node[k]
-                    nx = nodes[x].base + p[i]
-                    if nodes[nx].check != x:
+                    x = <uint32_t>w.walk_node[k]
+                    nx = <uint32_t>node_at(nodes, x).base + (<uint32_t>p[i] << NODE_SHIFT)
+                    if node_at(nodes, nx).check != <int32_t>x:
                         continue
-                    w.walk_node[kept] = nx
+                    w.walk_node[kept] = <int32_t>nx
                     kept += 1
-                    count += nodes[nx].logp != -INFINITY
+                    count += node_at(nodes, nx).logp != -INFINITY
                 live = kept
         return count
     finally:

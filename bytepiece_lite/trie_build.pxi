@@ -8,7 +8,7 @@ from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memset
 
 from .contracts cimport MAX_PIECE_LEN
-from .trie cimport Node, Trie
+from .trie cimport NODE_SHIFT, Node, Trie
 
 ctypedef struct SortItem:
     const uint8_t* ptr
@@ -261,10 +261,24 @@ cdef int _place(Trie* t, const PointerTrie* p, const int32_t* order,
     return 0
 
 
+cdef int _to_offsets(Trie* t) except -1:
+    """Node references from indices to byte offsets (trie.pxd); free slots keep check -1, the
+    root -2."""
+    cdef int64_t i
+    if t.size > (2**31 - 1) >> NODE_SHIFT:
+        raise MemoryError("vocabulary too large for 32-bit node offsets")
+    for i in range(t.size):
+        t.nodes[i].base = t.nodes[i].base << NODE_SHIFT
+        if t.nodes[i].check >= 0:
+            t.nodes[i].check = t.nodes[i].check << NODE_SHIFT
+    return 0
+
+
 cdef int trie_build(Trie* t, const SortItem* items, Py_ssize_t n,
                     const double[::1] logp) except -1:
     """Fill t (zeroed, piece_len already set) from the n pieces `items`, sorted by
-    compare_items, whose log-probabilities are logp[items[i].idx]."""
+    compare_items, whose log-probabilities are logp[items[i].idx]; in three phases, then node
+    indices turned into offsets."""
     cdef PointerTrie p
     cdef int32_t* order = NULL
     memset(&p, 0, sizeof(PointerTrie))
@@ -272,6 +286,7 @@ cdef int trie_build(Trie* t, const SortItem* items, Py_ssize_t n,
         _pointer_trie(&p, items, n)
         order = _placement_order(&p)
         _place(t, &p, order, logp)
+        _to_offsets(t)
     finally:
         _pointer_trie_free(&p)
         free(order)

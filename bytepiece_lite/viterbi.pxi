@@ -10,16 +10,16 @@
 # one long serial chain of them.
 
 from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memchr
 
-from .branchless cimport max_f64, min_f64, pick_le, prefetch, select_i32
+from .branchless cimport gt_u32, le_u32, max_f64, min_f64, pick_le, prefetch
 from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
 from .fastexp cimport exp_neg
 from .rng cimport draw_at, end_key, unit
 from .samplers cimport Bucket, FOLD_ABOVE, fold_exponent, sigmoid_below
 from .scratch cimport INTERRUPTED, POLL_BYTES, Work, grow_i32, work_poll
-from .trie cimport Node, Trie
+from .trie cimport NODE_SHIFT, Node, Trie, node_at
 
 
 cdef int segment_chunk(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
@@ -59,17 +59,22 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
     # live walks advance by text[i] together, so every candidate piece they reach ends at
     # e = i + 1, visited oldest walk (longest piece) first, as Aho-Corasick reports them.
+    # A live walk holds the node it has reached (text[s:e] is in the trie): at e its candidate
+    # is scored, then it steps by text[e].  The walk that starts at e needs no lookup: the
+    # root has all 256 children (every single byte is a piece).  Nodes are byte offsets of
+    # their records (trie.pxd), so a step is a load and adds.
     cdef const Node* nodes = t.nodes
+    cdef const Node* nd
     cdef int32_t* walk_node = w.walk_node
     cdef int64_t* walk_start = w.walk_start
     cdef double* walk_score = w.walk_score
     cdef double* walk_total = w.walk_total
     cdef int32_t* route
-    cdef int64_t i, e, k, window, window_end
-    cdef int32_t node, child, winner, live = 0, kept
-    cdef uint8_t c
+    cdef int64_t i, e, k, window, window_end, live, kept
+    cdef uint32_t node, child, winner, c, c_next
+    cdef uint32_t root = <uint32_t>nodes[0].base
     cdef double lp, cand, best, weight, total, limit
-    cdef double start_score = 0.0, start_total = 1.0    # score and Z-sum at position i
+    cdef double start_score = 0.0, start_total = 1.0    # score and Z-sum at position e
     cdef const Bucket* buckets = NULL
     cdef uint64_t bits, at_end
     cdef int q
@@ -80,6 +85,11 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     if grow_i32(&w.route, &w.route_cap, n + 1) != 0:
         return -1
     route = w.route
+    walk_node[0] = <int32_t>(root + (<uint32_t>text[0] << NODE_SHIFT))   # the walk from 0
+    walk_start[0] = 0
+    walk_score[0] = 0.0
+    walk_total[0] = 1.0
+    live = 1
     window = 0
     while window < n:
         # A long chunk polls for interruption (Ctrl-C) once per POLL_BYTES, between windows,
@@ -88,43 +98,28 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
             return INTERRUPTED
         window_end = window + POLL_BYTES if n - window > POLL_BYTES else n
         for i in range(window, window_end):
-            c = text[i]
             e = i + 1
-            walk_node[live] = 0                 # the walk that starts at i, at the root
-            walk_start[live] = i
-            walk_score[live] = start_score
-            walk_total[live] = start_total
-            live += 1
+            # the byte the walks step by next, and the one after (for the prefetch); past the
+            # end any byte will do (those steps are never scored)
+            c = <uint32_t>(text[e] if e < n else 0) << NODE_SHIFT
+            c_next = <uint32_t>(text[e + 1] if e + 1 < n else 0) << NODE_SHIFT
             best = -INFINITY                    # exact sampling: the running maximum
             total = 0.0                         # exact sampling: Z[e] / exp(best) so far
             winner = 0
             kept = 0
             at_end = end_key(key, offset + e)
             for k in range(live):
-                node = walk_node[k]
-                child = nodes[node].base + c
-                if nodes[child].check != node:
-                    continue                    # this walk ends
-                walk_node[kept] = child
-                # The record this walk reads at the next byte is known now: ask for it early,
-                # so its cache miss overlaps the rest of this byte's work.
-                prefetch(&nodes[nodes[child].base + text[i + 1 if i + 1 < n else i]])
-                if mode != MODE_DETERMINISTIC:
-                    walk_start[kept] = walk_start[k]   # only the samplers' draws need the start
-                walk_score[kept] = walk_score[k]
-                if mode == MODE_EXACT:
-                    walk_total[kept] = walk_total[k]
-                kept += 1
-                lp = nodes[child].logp
+                node = <uint32_t>walk_node[k]
+                nd = node_at(nodes, node)
+                lp = nd.logp
                 if mode == MODE_DETERMINISTIC:
                     # Branch-free: whether a candidate wins is unpredictable (a non-piece node
-                    # has logp = -inf and never wins).  Strict >: a tie keeps the earlier, longer
-                    # piece.
+                    # has logp = -inf and never wins).  Strict >: a tie keeps the earlier,
+                    # longer piece.
                     cand = walk_score[k] + lp
-                    winner = select_i32(cand > best, child, winner)
+                    winner = gt_u32(cand, best, node, winner)
                     best = max_f64(cand, best)
-                    continue
-                if mode == MODE_VITERBI:
+                elif mode == MODE_VITERBI:
                     # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only
                     # taken while there is no best yet (best stays -inf), and then the first
                     # piece always is: every end has one, the single byte.
@@ -132,36 +127,47 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                     bits = draw_at(at_end, e - walk_start[k])
                     q = <int>(bits >> 56)
                     limit = cand - buckets[q].take
-                    # unsettled iff limit < best < cand - keep: one compare (minsd), no branch
-                    # on the two
+                    # unsettled iff limit < best < cand - keep: one compare (minsd), no
+                    # branch on the two
                     if min_f64(best - limit, (cand - buckets[q].keep) - best) > 0.0:
                         limit = INFINITY if sigmoid_below(alpha * (cand - best), bits) else -INFINITY
-                    winner = select_i32(best <= limit, child, winner)
+                    winner = le_u32(best, limit, node, winner)
                     best = pick_le(best, limit, cand, best)
-                    continue
-                if lp == -INFINITY:
-                    continue
-                # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s]
-                # is exp(walk_score) * walk_total with walk_total >= 1, Z[e] is exp(best) * total,
-                # best the running maximum of walk_score + alpha * logp; reservoir acceptance with
-                # probability weight / running total.
-                cand = walk_score[k] + alpha * lp
-                if total == 0.0:
-                    best = cand
-                    total = walk_total[k]
-                    winner = child
-                    continue
-                if cand <= best:
-                    weight = walk_total[k] * exp_neg(cand - best)
-                    total = total + weight
-                else:
-                    total = total * exp_neg(best - cand) + walk_total[k]
-                    weight = walk_total[k]
-                    best = cand
-                if unit(draw_at(at_end, e - walk_start[k])) * total < weight:
-                    winner = child
-            live = kept
-            route[e] = winner
+                elif lp != -INFINITY:
+                    # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the
+                    # candidates.  Z[s] is exp(walk_score) * walk_total with walk_total >= 1,
+                    # Z[e] is exp(best) * total, best the running maximum of walk_score +
+                    # alpha * logp; reservoir acceptance with probability weight / total.
+                    cand = walk_score[k] + alpha * lp
+                    if total == 0.0:
+                        best = cand
+                        total = walk_total[k]
+                        winner = node
+                    else:
+                        if cand <= best:
+                            weight = walk_total[k] * exp_neg(cand - best)
+                            total = total + weight
+                        else:
+                            total = total * exp_neg(best - cand) + walk_total[k]
+                            weight = walk_total[k]
+                            best = cand
+                        if unit(draw_at(at_end, e - walk_start[k])) * total < weight:
+                            winner = node
+                child = <uint32_t>nd.base + c
+                nd = node_at(nodes, child)
+                if nd.check != <int32_t>node:
+                    continue                    # this walk ends
+                walk_node[kept] = <int32_t>child
+                # The record this walk reads at the next byte is known now: ask for it early,
+                # so its cache miss overlaps the rest of this byte's work.
+                prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
+                if mode != MODE_DETERMINISTIC:
+                    walk_start[kept] = walk_start[k]   # only the samplers' draws need the start
+                walk_score[kept] = walk_score[k]
+                if mode == MODE_EXACT:
+                    walk_total[kept] = walk_total[k]
+                kept += 1
+            route[e] = <int32_t>winner
             start_score = best
             if mode == MODE_EXACT:
                 # Z[e] = exp(best) * total.  total >= 1 grows with the number of segmentations;
@@ -170,6 +176,12 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 start_total = total
                 if total > FOLD_ABOVE:
                     start_score, start_total = fold_exponent(best, total)
+            # the walk that starts at e, at the root's child by text[e]
+            walk_node[kept] = <int32_t>(root + c)
+            walk_start[kept] = e
+            walk_score[kept] = start_score
+            walk_total[kept] = start_total
+            live = kept + 1
         window = window_end
     return _backtrack(t, route, n, w)
 
@@ -182,13 +194,13 @@ cdef int _backtrack(const Trie* t, const int32_t* route, int64_t n, Work* w) noe
     cdef int32_t pid
     while e > 0:
         count += 1
-        e -= t.piece_len[t.node_pid[route[e]]]
+        e -= t.piece_len[t.node_pid[<uint32_t>route[e] >> NODE_SHIFT]]
     if grow_i32(&w.out, &w.out_cap, w.out_len + count) != 0:
         return -1
     k = w.out_len + count
     e = n
     while e > 0:
-        pid = t.node_pid[route[e]]
+        pid = t.node_pid[<uint32_t>route[e] >> NODE_SHIFT]
         k -= 1
         w.out[k] = pid
         e -= t.piece_len[pid]
