@@ -58,7 +58,6 @@ import gzip
 import hashlib
 import html
 import html.parser
-import io
 import json
 import os
 import re
