@@ -170,9 +170,7 @@ cdef class Vocab:
                 raise_pending()
             if rc != 0:
                 raise MemoryError(f"out of memory segmenting {n} bytes")
-            result = PyList_New(w.out_len)
-            fill_list(result, 0, table, w.out, w.out_len)
-            return result
+            return _list_of(&w, table)
         finally:
             work_free(&w)
 

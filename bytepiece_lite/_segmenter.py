@@ -62,6 +62,10 @@ class Segmenter:
                                        pieces=output == Output.PIECES, num_threads=threads,
                                        executor=_threads.executor(threads), bos=bos, eos=eos)[0]
             return np.array(row, dtype=np.uint32) if output == Output.ARRAYS else row
+        if threads > 1:
+            parts, starts = _chunks.split(data, 16 * threads)
+            if len(parts) == 1:
+                threads = 1             # nothing to share out (one long chunk)
         if threads == 1:
             if output == Output.ARRAYS:
                 return self.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
@@ -69,7 +73,6 @@ class Segmenter:
             segment = self.vocab.tokenize if output == Output.PIECES else self.vocab.encode
             row = segment(data, mode, alpha, single_key(mode, seed))
         else:
-            parts, starts = _chunks.split(data, 16 * threads)
             rows = self.vocab.encode_batch(
                 parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
                 executor=_threads.executor(threads), output=output,
@@ -80,7 +83,12 @@ class Segmenter:
                     ids = np.concatenate([np.array([BOS_ID] * bos, np.uint32), ids,
                                           np.array([EOS_ID] * eos, np.uint32)])
                 return ids
-            row = list(itertools.chain.from_iterable(rows))
+            # joined into the first row, each row let go once it is in: the peak is about
+            # the result, not the rows and a copy of them
+            row = rows[0]
+            for k in range(1, len(rows)):
+                row += rows[k]
+                rows[k] = None
         if bos:
             row.insert(0, BOS_ID)
         if eos:

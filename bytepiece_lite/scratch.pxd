@@ -1,5 +1,5 @@
-# A call's scratch memory: the Viterbi loop's live walks, the route of the current chunk, the
-# output piece indices and a UTF-8 buffer.  Each call (and each block of a batch) owns one:
+# A call's scratch memory: the Viterbi loop's live walks, the output piece indices (with the
+# route of the current chunk past them) and a UTF-8 buffer.  Each call (and each block of a batch) owns one:
 # work_init, then work_free in a finally clause, whatever happened in between.
 
 from libc.stdint cimport int32_t, int64_t, uint8_t
@@ -17,9 +17,8 @@ ctypedef struct Work:
     int64_t* walk_start
     double* walk_score
     double* walk_total
-    int32_t* route          # route[e]: the trie node of the piece accepted to end at e
-    int64_t route_cap
-    int32_t* out            # piece indices, appended chunk after chunk
+    int32_t* out            # piece indices, appended chunk after chunk; past them, the
+                            # route of the chunk being segmented (viterbi.pxi)
     int64_t out_len         # -1 after an allocation failure (batch blocks)
     int64_t out_cap
     uint8_t* utf8           # a str text of a batch, encoded (text.pxi's utf8_encode)
@@ -46,7 +45,6 @@ cdef inline void work_free(Work* w) noexcept nogil:
     free(w.walk_start)
     free(w.walk_score)
     free(w.walk_total)
-    free(w.route)
     free(w.out)
     free(w.utf8)
     memset(w, 0, sizeof(Work))

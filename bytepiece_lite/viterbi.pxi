@@ -11,7 +11,7 @@
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memchr
+from libc.string cimport memchr, memmove
 
 from .branchless cimport gt_u32, le_u32, max_f64, min_f64, pick_le, prefetch
 from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
@@ -82,9 +82,12 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
         return 0
     if mode == MODE_VITERBI:
         buckets = chunk_buckets(t, w.buckets, n, alpha)
-    if grow_i32(&w.route, &w.route_cap, n + 1) != 0:
+    # The route lives in the output buffer, past the pieces written so far: the backtrack
+    # turns it into this chunk's pieces in place, so a chunk costs 4 bytes a byte once, not
+    # a route and then an output besides it.
+    if grow_i32(&w.out, &w.out_cap, w.out_len + n + 1) != 0:
         return -1
-    route = w.route
+    route = w.out + w.out_len
     walk_node[0] = <int32_t>(root + (<uint32_t>text[0] << NODE_SHIFT))   # the walk from 0
     walk_start[0] = 0
     walk_score[0] = 0.0
@@ -186,25 +189,20 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     return _backtrack(t, route, n, w)
 
 
-cdef int _backtrack(const Trie* t, const int32_t* route, int64_t n, Work* w) noexcept nogil:
-    """Append the pieces of the path ending at n to w.out, in text order; 0, or -1 if out of
-    memory.  The path is walked twice, to count its pieces and then to write them from the
-    last, so that the output takes the memory of the pieces there are, not of the bytes."""
-    cdef int64_t e = n, count = 0, k
+cdef int _backtrack(const Trie* t, int32_t* route, int64_t n, Work* w) noexcept nogil:
+    """Turn the route of a chunk (w.out[w.out_len + e] for e = 1 .. n) into its pieces, in text
+    order at w.out[w.out_len:], in place.  Walking back from n, the j-th piece from the end
+    is written to route[n - j] once route[e] of its end e <= n - j has been read; every later
+    read is at an end below e, so nothing still to be read is overwritten.  Returns 0."""
+    cdef int64_t e = n, slot = n
     cdef int32_t pid
     while e > 0:
-        count += 1
-        e -= t.piece_len[t.node_pid[<uint32_t>route[e] >> NODE_SHIFT]]
-    if grow_i32(&w.out, &w.out_cap, w.out_len + count) != 0:
-        return -1
-    k = w.out_len + count
-    e = n
-    while e > 0:
         pid = t.node_pid[<uint32_t>route[e] >> NODE_SHIFT]
-        k -= 1
-        w.out[k] = pid
+        route[slot] = pid
+        slot -= 1
         e -= t.piece_len[pid]
-    w.out_len += count
+    memmove(w.out + w.out_len, route + slot + 1, (n - slot) * sizeof(int32_t))
+    w.out_len += n - slot
     return 0
 
 
