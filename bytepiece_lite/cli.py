@@ -15,6 +15,8 @@ from typing import Sequence
 from .model import ModelError
 from .tokenizer import Tokenizer
 
+DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "data", "default.model.zip")
+
 
 def _tokenizer(args: argparse.Namespace) -> Tokenizer:
     extra = getattr(args, "special_token", None)
@@ -167,7 +169,28 @@ def cmd_info(args: argparse.Namespace) -> None:
                          "mean": round(sum(lengths) / len(lengths), 2)},
         "multi_byte_pieces_valid_utf8": f"{utf8}/{len(multi)}",
     }
+    if args.model is None:
+        # What the embedded model costs a wheel: its zip, as shipped.
+        info["model"] = "embedded default"
+        info["model_file_bytes"] = os.path.getsize(DEFAULT_MODEL)
+    else:
+        info["model"] = args.model
+        info["model_file_bytes"] = os.path.getsize(args.model)
+    if args.measure:
+        _check_inputs(args.measure)
+        info["bytes_per_token"] = {path: _bytes_per_token(tok, path) for path in args.measure}
     print(json.dumps(info, indent=2, ensure_ascii=False))
+
+
+def _bytes_per_token(tok: Tokenizer, path: str) -> float:
+    """UTF-8 bytes per token over the lines of `path`, each encoded on its own without its
+    newline (as benchmarks/compression.py measures): higher is better."""
+    with open(path, encoding="utf-8") as f:
+        lines = [ln.rstrip("\n") for ln in f if ln.strip()]
+    if not lines:
+        raise ValueError(f"{path} has no text to measure")
+    tokens = sum(len(ids) for ids in tok.encode_batch(lines))
+    return round(sum(len(ln.encode("utf-8")) for ln in lines) / tokens, 3)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -245,7 +268,9 @@ def _parser() -> argparse.ArgumentParser:
     common(p, False)
     p.set_defaults(func=cmd_decode)
 
-    p = sub.add_parser("info", help="vocabulary statistics")
+    p = sub.add_parser("info", help="vocabulary statistics, and compression on text files")
+    p.add_argument("--measure", nargs="+", metavar="FILE",
+                   help="also print bytes per token on these files (one text per line)")
     common(p, False)
     p.set_defaults(func=cmd_info)
 

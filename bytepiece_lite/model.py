@@ -301,8 +301,12 @@ def save(model: Model, path: str | os.PathLike[str]) -> None:
     data = to_json(model)
     if path.endswith(".zip"):
         buf = io.BytesIO()
+        # A fixed timestamp (zip's earliest) instead of the clock's, so the same model always
+        # gives the same zip, byte for byte.
+        member = zipfile.ZipInfo(os.path.basename(path)[:-4] + ".model", date_time=(1980, 1, 1, 0, 0, 0))
+        member.external_attr = 0o644 << 16
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(os.path.basename(path)[:-4] + ".model", data)
+            zf.writestr(member, data, compress_type=zipfile.ZIP_DEFLATED)
         data = buf.getvalue()
     write_atomic(path, data)
 
