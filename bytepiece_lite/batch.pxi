@@ -8,14 +8,12 @@
 # meanwhile, and the serial part overlaps the parallel one.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.ref cimport Py_INCREF
+from cpython.list cimport PyList_New
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from .branchless cimport prefetch      # bpl_fill_list uses it
 from .contracts cimport (BOS_ID, EOS_ID, ID_OFFSET, MODE_VITERBI, OUTPUT_ARRAYS, OUTPUT_IDS,
                          OUTPUT_PIECES)
 from .rng cimport stream_key_of
@@ -24,26 +22,8 @@ from .scratch cimport (INTERRUPTED, POLL_BYTES, Work, load_flag, store_flag, wor
                        work_poll)
 from .trie cimport Trie
 
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(object)
-
 cdef extern from *:
     """
-    /* list[at + i] = table[idx[i]] (a new reference) for i < n.  The table's objects are
-       scattered over megabytes and each one's reference count is written: prefetch the
-       table slot 16 tokens ahead and the object 8 ahead so that the misses overlap. */
-    static inline void bpl_fill_list(PyObject* list, Py_ssize_t at, PyObject* table,
-                                     const int32_t* idx, Py_ssize_t n) {
-        PyObject** tab = ((PyTupleObject*)table)->ob_item;
-        PyObject** out = ((PyListObject*)list)->ob_item + at;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (i + 16 < n) bpl_prefetch(&tab[idx[i + 16]]);
-            if (i + 8 < n) bpl_prefetch(tab[idx[i + 8]]);
-            PyObject* o = tab[idx[i]];
-            Py_INCREF(o);
-            out[i] = o;
-        }
-    }
     #if defined(_MSC_VER)
     #include <intrin.h>
     /* MSVC has no __atomic builtins; its interlocked operations are full barriers. */
@@ -56,8 +36,6 @@ cdef extern from *:
     static inline int8_t bpl_load_acquire(const int8_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
     #endif
     """
-    void fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
-                                   Py_ssize_t n) noexcept
     int fetch_add "bpl_fetch_add"(int* p) noexcept nogil
     void store_release "bpl_store_release"(int8_t* p, int8_t v) noexcept nogil
     int8_t load_acquire "bpl_load_acquire"(const int8_t* p) noexcept nogil
@@ -321,146 +299,3 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         return _to_arrays(job, n, bos, eos)
     _emit_rows(job, emitted, result, table, bos, eos)
     return result
-
-
-cdef class _IdBuffer:
-    """A block's output buffer handed to numpy without a copy (the array's base frees it):
-    a one-block call's ids take their own memory only, not that and a copy."""
-    cdef uint32_t* data
-    cdef Py_ssize_t shape[1]
-    cdef Py_ssize_t strides[1]
-
-    def __getbuffer__(self, Py_buffer* view, int flags):
-        view.buf = self.data
-        view.obj = self
-        view.len = self.shape[0] * sizeof(uint32_t)
-        view.readonly = 0
-        view.itemsize = sizeof(uint32_t)
-        view.format = "I"
-        view.ndim = 1
-        view.shape = self.shape
-        view.strides = self.strides
-        view.suboffsets = NULL
-        view.internal = NULL
-
-    def __releasebuffer__(self, Py_buffer* view):
-        pass
-
-    def __dealloc__(self):
-        free(self.data)
-
-
-cdef object _take_ids(Work* w):
-    """w's piece indices as a uint32 array of ids that owns w's buffer (w no longer does)."""
-    cdef int64_t i, n = w.out_len
-    cdef int32_t* out = w.out
-    cdef void* p
-    cdef _IdBuffer owner = _IdBuffer()
-    for i in range(n):
-        out[i] += ID_OFFSET
-    p = realloc(out, n * sizeof(int32_t))      # the route's room past the ids, given back
-    if p != NULL:
-        out = <int32_t*>p
-    owner.data = <uint32_t*>out
-    owner.shape[0] = n
-    owner.strides[0] = sizeof(uint32_t)
-    w.out = NULL
-    w.out_len = w.out_cap = 0
-    return _np.frombuffer(owner, dtype=_np.uint32)
-
-
-cdef tuple _to_arrays(BatchJob* job, Py_ssize_t n, bint bos, bint eos):
-    cdef Py_ssize_t k, i, r
-    cdef int64_t total = 0, pos = 0
-    cdef const int32_t* src
-    for k in range(n):
-        total += job.counts[k] + bos + eos
-    offsets = _np.empty(n + 1, dtype=_np.int64)
-    cdef int64_t[::1] offv = offsets
-    offv[0] = 0
-    if job.nblocks == 1 and not bos and not eos and total > 0:
-        for k in range(n):
-            offv[k + 1] = offv[k] + job.counts[k]
-        return _take_ids(&job.works[0]), offsets
-    ids = _np.empty(total, dtype=_np.uint32)
-    cdef uint32_t[::1] idv = ids
-    for r in range(job.nblocks):
-        src = job.works[r].out
-        for k in range(job.bounds[r], job.bounds[r + 1]):
-            if bos:
-                idv[pos] = BOS_ID
-                pos += 1
-            for i in range(job.counts[k]):
-                idv[pos + i] = <uint32_t>(src[i] + ID_OFFSET)
-            pos += job.counts[k]
-            src += job.counts[k]
-            if eos:
-                idv[pos] = EOS_ID
-                pos += 1
-            offv[k + 1] = pos
-    return ids, offsets
-
-
-cdef enum:
-    RELEASE_STEP = 1 << 20      # tokens: how often _list_of gives memory back
-
-
-cdef list _list_of(Work* w, tuple table):
-    """w's pieces as a list of table's objects.  The list is filled from its end, and the
-    part of w.out already copied is given back as it goes (realloc shrinks in place), so
-    the call peaks at about the list's own 8 bytes a token, not that plus w.out's 4."""
-    cdef int64_t i = w.out_len, k
-    cdef void* p
-    cdef list result = PyList_New(w.out_len)
-    while i > 0:
-        k = i - RELEASE_STEP if i > RELEASE_STEP else 0
-        if k > 0:
-            p = realloc(w.out, i * sizeof(int32_t))
-            if p != NULL:
-                w.out = <int32_t*>p
-                w.out_cap = i
-        fill_list(result, k, table, w.out + k, i - k)
-        i = k
-    return result
-
-
-cdef int _emit_rows(BatchJob* job, int first, list result, tuple table, bint bos,
-                    bint eos) except -1:
-    """Fill the rows of result for the finished blocks first, first + 1, ... (stopping at the
-    first unfinished one); the next block to emit."""
-    cdef Py_ssize_t k
-    cdef int b = first
-    cdef const int32_t* src
-    cdef list row
-    cdef object item
-    while b < job.nblocks and load_acquire(&job.done[b]):
-        if job.works[b].out_len < 0:
-            return job.nblocks      # out of memory: reported by the caller
-        src = job.works[b].out
-        for k in range(job.bounds[b], job.bounds[b + 1]):
-            if job.counts[k] < 0:
-                continue            # a lone surrogate: reported by the caller
-            row = PyList_New(job.counts[k] + bos + eos)
-            if bos:
-                item = BOS_ID
-                Py_INCREF(item)
-                PyList_SET_ITEM(row, 0, item)
-            fill_list(row, bos, table, src, job.counts[k])
-            if eos:
-                item = EOS_ID
-                Py_INCREF(item)
-                PyList_SET_ITEM(row, job.counts[k] + bos, item)
-            src += job.counts[k]
-            # A row holds only ints or bytes, so it can never be part of a cycle: like a
-            # tuple of such objects it need not be tracked by the cycle collector, which
-            # would otherwise walk every row of the batch (more than once, as they are
-            # promoted through its generations), all of it serial.
-            PyObject_GC_UnTrack(row)
-            Py_INCREF(row)
-            PyList_SET_ITEM(result, k, row)
-        # this block's ids are rows now: its buffer is not read again
-        free(job.works[b].out)
-        job.works[b].out = NULL
-        job.works[b].out_cap = 0
-        b += 1
-    return b
