@@ -13,9 +13,7 @@ import sys
 from typing import Sequence
 
 from .model import ModelError
-from .tokenizer import Tokenizer
-
-DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "data", "default.model.zip")
+from .tokenizer import DEFAULT_MODEL_PATH, Tokenizer
 
 
 def _tokenizer(args: argparse.Namespace) -> Tokenizer:
@@ -172,7 +170,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     if args.model is None:
         # What the embedded model costs a wheel: its zip, as shipped.
         info["model"] = "embedded default"
-        info["model_file_bytes"] = os.path.getsize(DEFAULT_MODEL)
+        info["model_file_bytes"] = os.path.getsize(DEFAULT_MODEL_PATH)
     else:
         info["model"] = args.model
         info["model_file_bytes"] = os.path.getsize(args.model)

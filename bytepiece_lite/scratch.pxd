@@ -1,6 +1,6 @@
 # A call's scratch memory: the Viterbi loop's live walks, the output piece indices (with the
-# route of the current chunk past them) and a UTF-8 buffer.  Each call (and each block of a batch) owns one:
-# work_init, then work_free in a finally clause, whatever happened in between.
+# route of the current chunk past them) and a UTF-8 buffer.  Each call (and each block of a
+# batch) owns one: work_init, then work_free in a finally clause, whatever happened between.
 
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc, realloc

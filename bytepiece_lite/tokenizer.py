@@ -25,6 +25,7 @@ Text = Union[str, bytes]
 AllowedSpecial = Union[AbstractSet[Union[str, bytes]], str]
 #: The embedded model, in bytepiece_lite/data/ (see README: trained by our Trainer).
 DEFAULT_MODEL = "default.model.zip"
+DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(__file__), "data", DEFAULT_MODEL)
 
 
 class Tokenizer:
@@ -384,10 +385,10 @@ class Tokenizer:
 
 @functools.lru_cache(maxsize=1)
 def _default_tokenizer() -> Tokenizer:
-    path = os.path.join(os.path.dirname(__file__), "data", DEFAULT_MODEL)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"the embedded default model {path} is missing from this installation")
-    return Tokenizer(path)
+    if not os.path.exists(DEFAULT_MODEL_PATH):
+        raise FileNotFoundError(
+            f"the embedded default model {DEFAULT_MODEL_PATH} is missing from this installation")
+    return Tokenizer(DEFAULT_MODEL_PATH)
 
 
 def _restore(backend: str, state: tuple, special_tokens: tuple = ()) -> Tokenizer:

@@ -186,14 +186,15 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
             walk_total[kept] = start_total
             live = kept + 1
         window = window_end
-    return _backtrack(t, route, n, w)
+    _backtrack(t, route, n, w)
+    return 0
 
 
-cdef int _backtrack(const Trie* t, int32_t* route, int64_t n, Work* w) noexcept nogil:
+cdef void _backtrack(const Trie* t, int32_t* route, int64_t n, Work* w) noexcept nogil:
     """Turn the route of a chunk (w.out[w.out_len + e] for e = 1 .. n) into its pieces, in text
     order at w.out[w.out_len:], in place.  Walking back from n, the j-th piece from the end
     is written to route[n - j] once route[e] of its end e <= n - j has been read; every later
-    read is at an end below e, so nothing still to be read is overwritten.  Returns 0."""
+    read is at an end below e, so nothing still to be read is overwritten."""
     cdef int64_t e = n, slot = n
     cdef int32_t pid
     while e > 0:
@@ -203,7 +204,6 @@ cdef int _backtrack(const Trie* t, int32_t* route, int64_t n, Work* w) noexcept 
         e -= t.piece_len[pid]
     memmove(w.out + w.out_len, route + slot + 1, (n - slot) * sizeof(int32_t))
     w.out_len += n - slot
-    return 0
 
 
 cdef inline int64_t chunk_end(const uint8_t* text, int64_t a, int64_t n) noexcept nogil:
