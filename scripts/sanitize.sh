@@ -20,6 +20,11 @@ libubsan=$("$cc" -print-file-name=libubsan.so)
 for lib in "$libasan" "$libubsan"; do
     [ -e "$lib" ] || { echo "sanitize.sh: $lib not found (install gcc's libasan/libubsan)" >&2; exit 2; }
 done
+# The copy has no ../shared beside it: tests/_shared.py is told where this tree's is.
+if [ -z "${BPL_SHARED_DIR:-}" ] && [ -d ../shared ]; then
+    BPL_SHARED_DIR=$(cd ../shared && pwd)
+    export BPL_SHARED_DIR
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The tree as it is (uncommitted changes included), without builds and caches.

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Beside the checkout, unless BPL_SHARED_DIR names it (scripts/sanitize.sh runs the suite from a
+# temporary copy of the tree, which has no ../shared beside it).
+SHARED = Path(os.environ.get("BPL_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
 
 
 def shared_path(*parts: str) -> Path:
