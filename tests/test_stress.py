@@ -42,11 +42,13 @@ def tok():
 # while another thread allocates can deadlock inside ASan's malloc (seen under
 # scripts/sanitize.sh; glibc's malloc has fork handlers).  The threads still run there.
 UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
+# BPL_STRESS_SCALE=K makes both tests K times longer (a long soak run); the suite runs K = 1.
+SCALE = max(1, int(os.environ.get("BPL_STRESS_SCALE", "1")))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_threads_and_forks_give_the_single_thread_results(tok):
-    calls = 2000                        # per thread; x 8 threads, plus the forked children
+    calls = 2000 * SCALE                # per thread; x 8 threads, plus the forked children
     expected = [_calls(tok, k) for k in range(calls)]
     errors: list[str] = []
     start = threading.Barrier(9)
@@ -67,7 +69,7 @@ def test_threads_and_forks_give_the_single_thread_results(tok):
     children, reads = [], []
     long_text = "今天天气不错，我们去公园散步吧。" * 20
     parent_sample = " ".join(map(str, tok.encode(long_text, 0.1))).encode()   # unseeded, before forking
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 * SCALE
     while not UNDER_ASAN and (any(t.is_alive() for t in threads) or len(children) < 4):
         if len(children) >= 12:
             break
@@ -148,8 +150,9 @@ def test_memory_stays_flat_over_many_calls(tok):
 
     run(3000)                           # warm-up: caches, allocator pools, the thread pool
     before = _rss_bytes()
-    run(20000)
+    calls = 20000 * SCALE
+    run(calls)
     growth = _rss_bytes() - before
     # 20,000 calls: a leak of even 200 bytes per call would show as 4 MB
-    print(f"RSS {before / 1e6:.1f} MB, grew by {growth / 1e6:.2f} MB over 20,000 calls")
-    assert growth < 3 * 1024 * 1024, f"RSS grew by {growth / 1e6:.1f} MB over 20,000 calls"
+    print(f"RSS {before / 1e6:.1f} MB, grew by {growth / 1e6:.2f} MB over {calls:,} calls")
+    assert growth < 3 * 1024 * 1024, f"RSS grew by {growth / 1e6:.1f} MB over {calls:,} calls"
