@@ -9,7 +9,8 @@
 # itself is not built with ASan; PYTHONMALLOC=malloc sends Python's allocations through
 # malloc so that ASan sees them; ASAN_OPTIONS=detect_leaks=0 because CPython leaks at exit.
 # UBSan errors abort (-fno-sanitize-recover).  PYTHON picks the interpreter (default
-# python3), which needs Cython, setuptools, numpy, pyahocorasick, pytest and hypothesis.
+# python3), which needs pyproject.toml's build requirements (setuptools>=77, Cython>=3.0),
+# numpy, pyahocorasick, pytest and hypothesis.
 # Exits with pytest's status; any sanitizer report is fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
