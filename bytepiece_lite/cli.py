@@ -201,7 +201,11 @@ def cmd_train(args: argparse.Namespace) -> None:
                       min_count=args.min_count, isolate_digits=args.isolate_digits,
                       ensure_unicode=not args.no_ensure_unicode)
     _check_inputs(args.input)
-    trainer.train([Path(f) for f in args.input], workers=args.workers, progress=not args.quiet)
+    if args.weights is not None and len(args.weights) != len(args.input):
+        raise ValueError(f"--weights gives {len(args.weights)} weights for {len(args.input)} "
+                         "input files (one each)")
+    paths = [Path(f) for f in args.input]
+    trainer.train(paths, weights=args.weights, workers=args.workers, progress=not args.quiet)
     for path in trainer.save(args.output):
         print(path)
 
@@ -274,6 +278,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model on text files (one text per line)")
     p.add_argument("--input", "-i", nargs="+", required=True, metavar="FILE", help="UTF-8 text files")
+    p.add_argument("--weights", type=int, nargs="+", metavar="W",
+                   help="a positive weight per input file: its pieces count W times (default 1 each)")
     p.add_argument("--vocab-size", type=int, nargs="+", required=True, metavar="N",
                    help="vocabulary size; several give OUTPUT.<N> each")
     p.add_argument("--output", "-o", required=True, help="model path (.model, or .zip to zip it)")

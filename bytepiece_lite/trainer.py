@@ -111,6 +111,20 @@ def _corpus(corpus: object) -> Callable[[], Iterator[str]]:
     return texts
 
 
+def _parts(corpus: object, weights: Sequence[int] | None) -> list[tuple[Callable[[], Iterator[str]], int]]:
+    """(pass starter, weight) per part of a corpus, weighted or not (see Trainer.train)."""
+    if weights is None:
+        return [(_corpus(corpus), 1)]
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"weights must be a list of ints, not {type(weights).__name__}")
+    if not isinstance(corpus, (list, tuple)) or len(corpus) != len(weights):
+        raise ValueError("with weights, corpus must be a list of as many parts as there are weights "
+                         f"({len(weights)})")
+    for w in weights:
+        _check_int("weight", w, 1)
+    return [(_corpus(part), int(w)) for part, w in zip(corpus, weights)]
+
+
 def _file_texts(paths: list) -> Callable[[], Iterator[str]]:
     """Texts of UTF-8 files, one per line, newline kept (bytes as they are: no \\r\\n folding)."""
     paths = [os.fspath(p) for p in paths]
@@ -236,16 +250,29 @@ class Trainer:
                 f"isolate_digits={self.isolate_digits}, ensure_unicode={self.ensure_unicode})")
 
     # ------------------------------------------------------------------ training
-    def train(self, corpus: object, *, workers: int = 1, executor: Executor | None = None,
-              progress: bool = True) -> None:
+    def train(self, corpus: object, *, weights: Sequence[int] | None = None, workers: int = 1,
+              executor: Executor | None = None, progress: bool = True) -> None:
         """Train on `corpus`: a re-iterable of ``str`` (a list, or an object whose ``__iter__``
         starts a new pass), a path, or a list of ``pathlib.Path`` (UTF-8 files read line by
         line, newline kept).  A list of ``str`` is a list of texts, never of paths.
 
+        ``weights=[w0, w1, ...]`` (positive ints) makes `corpus` a list of parts, each a corpus
+        of any form above, and counts every piece the n-gram model cuts in part ``i`` ``wi``
+        times: the share of the vocabulary a part gets grows with its weight.  The n-gram model
+        itself is learnt from the parts as they are, unweighted (repeating a part instead would
+        also weight the n-gram counts, so that its once-seen strings pass ``min_count``).
+        Without weights the result is upstream's.
+
         ``workers=N`` runs the two passes over the corpus on N local processes; ``executor``
         runs them on any ``concurrent.futures.Executor`` instead.  The result is the same.
+
+        >>> t = Trainer(order=4, max_vocab_size=300, min_count=2)
+        >>> t.train([["ab ab ab\\n"] * 50, ["cd cd\\n"] * 5], weights=[1, 20], progress=False)
+        >>> m = t.models[300]
+        >>> {p: c for p, c in zip(m.pieces, m.counts.tolist()) if len(p) > 1}
+        {b'cd cd\\n': 100, b'ab ab ab\\n': 50}
         """
-        passes = _corpus(corpus)
+        parts = _parts(corpus, weights)
         _check_int("workers", workers, 1)
         if executor is not None and not isinstance(executor, Executor):
             raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
@@ -255,7 +282,8 @@ class Trainer:
         start = time.perf_counter()
         counts = None
         with _pool(workers, executor) as ex:
-            batches = bar.corpus(_batches(passes()), "count n-grams", corpus)
+            everything = (t for passes, _ in parts for t in passes())
+            batches = bar.corpus(_batches(everything), "count n-grams", corpus)
             for part in _run(_ngram_task, batches, (self.order, self.isolate_digits), ex, window):
                 counts = part if counts is None else merge_counts(counts, part)
         if counts is None or counts[0] == 0:
@@ -272,12 +300,13 @@ class Trainer:
         pieces: dict[bytes, int] = {}
         # Our own pool gets the model once per process; another executor with every task.
         with _pool(workers, executor, bnlm) as ex:
-            batches = bar.corpus(_batches(passes()), "count pieces", corpus)
             own_pool = ex is not None and ex is not executor
             args = (None if own_pool else bnlm, self.isolate_digits)
-            for part in _run(_piece_task, batches, args, ex, window):
-                for p, c in part.items():
-                    pieces[p] = pieces.get(p, 0) + c
+            for passes, weight in parts:
+                batches = bar.corpus(_batches(passes()), "count pieces", corpus if weights is None else None)
+                for counted in _run(_piece_task, batches, args, ex, window):
+                    for p, c in counted.items():
+                        pieces[p] = pieces.get(p, 0) + c * weight
         bar.done("count pieces", start)
 
         start = time.perf_counter()

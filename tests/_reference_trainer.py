@@ -20,8 +20,12 @@ def presplit(text: str, isolate_digits: bool) -> list[bytes]:
     return [t.encode() for t in re.findall(regex, unicodedata.normalize("NFC", text))]
 
 
-def train(texts, order, sizes, max_piece_length, min_count, isolate_digits, ensure_unicode):
-    chunks = [c for t in texts for c in presplit(t, isolate_digits)]
+def train(texts, order, sizes, max_piece_length, min_count, isolate_digits, ensure_unicode,
+          weights=None):
+    # With weights, texts is a list of parts; a piece cut in part i counts weights[i] times.
+    parts, weights = ([texts], [1]) if weights is None else (texts, weights)
+    weighted = [(c, w) for part, w in zip(parts, weights) for t in part for c in presplit(t, isolate_digits)]
+    chunks = [c for c, _ in weighted]
     # step 2
     ngrams = [{} for _ in range(order + 1)]
     for c in chunks:
@@ -45,7 +49,7 @@ def train(texts, order, sizes, max_piece_length, min_count, isolate_digits, ensu
         trans[i, 0] = 0
         trans[i, min(i + 1, order - 1)] = 0
     pieces: dict[bytes, int] = {}
-    for c in chunks:
+    for c, w in weighted:
         n = len(c)
         node = np.full((n, order), -np.inf)
         for j in range(order):
@@ -65,7 +69,7 @@ def train(texts, order, sizes, max_piece_length, min_count, isolate_digits, ensu
         state = state[::-1]
         starts = [i for i in range(n) if state[i] == 0] + [n]
         for s, e in zip(starts, starts[1:]):
-            pieces[c[s:e]] = pieces.get(c[s:e], 0) + 1
+            pieces[c[s:e]] = pieces.get(c[s:e], 0) + w
     # step 5
     for b in range(256):
         pieces.setdefault(bytes([b]), 1)

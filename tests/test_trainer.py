@@ -242,6 +242,60 @@ def test_saved_model_is_atomic_and_complete(tmp_path):
     assert Tokenizer(p).pieces() == t.tokenizer().pieces()
 
 
+@settings(max_examples=30, deadline=None)
+@given(parts=st.lists(_texts, min_size=1, max_size=3), data=st.data(), order=st.integers(1, 6),
+       min_count=st.integers(1, 3), size=st.integers(259, 275))
+def test_weighted_parts_match_the_reference(parts, data, order, min_count, size):
+    if not "".join(t for p in parts for t in p):
+        return
+    weights = data.draw(st.lists(st.integers(1, 5), min_size=len(parts), max_size=len(parts)))
+    expected = reference_train(parts, order, [size], 36, min_count, False, True, weights)
+    t = Trainer(order=order, max_vocab_size=size, min_count=min_count)
+    t.train(parts, weights=weights, progress=False)
+    m = t.models[size]
+    assert dict(zip(m.pieces, m.counts.tolist())) == expected[size]
+
+
+def test_weights_scale_piece_counts_not_the_ngram_model(small_lines):
+    half = len(small_lines) // 2
+    parts = [small_lines[:half], small_lines[half:]]
+    plain = Trainer(max_vocab_size=3000)
+    plain.train(small_lines, progress=False)
+    ones = Trainer(max_vocab_size=3000)
+    ones.train(parts, weights=[1, 1], progress=False)
+    assert ones.models[3000].pieces == plain.models[3000].pieces
+    assert ones.models[3000].counts.tolist() == plain.models[3000].counts.tolist()
+    # Doubling every weight doubles every count before min_count, so more pieces pass it; a
+    # repeated corpus would also have passed its once-seen n-grams into the model.
+    doubled = Trainer(max_vocab_size=3000)
+    doubled.train(parts, weights=[2, 2], progress=False)
+    repeated = Trainer(max_vocab_size=3000)
+    repeated.train(small_lines + small_lines, progress=False)
+    assert doubled.models[3000].pieces != repeated.models[3000].pieces
+    # Weighting the second half moves the vocabulary towards its text.
+    heavy = Trainer(max_vocab_size=3000)
+    heavy.train(parts, weights=[1, 8], progress=False)
+    def tokens(trainer, lines):
+        tok = trainer.tokenizer()
+        return sum(len(tok.encode(x)) for x in lines)
+    assert tokens(heavy, parts[1]) < tokens(plain, parts[1])
+    assert tokens(heavy, parts[0]) > tokens(plain, parts[0])
+
+
+@pytest.mark.parametrize("corpus, weights, exc, match", [
+    (["a b"], [1], FileNotFoundError, "corpus file 'a b' does not exist"),  # a str part is a path
+    ([["a"], ["b"]], [1], ValueError, "as many parts as there are weights"),
+    ("text", [1], ValueError, "as many parts"),
+    ([["a"]], [0], ValueError, "weight must be at least 1, not 0"),
+    ([["a"]], [1.5], TypeError, "weight must be an int, not float"),
+    ([["a"]], [True], TypeError, "weight must be an int, not bool"),
+    ([["a"]], 3, TypeError, "weights must be a list of ints, not int"),
+])
+def test_bad_weights(corpus, weights, exc, match):
+    with pytest.raises(exc, match=match):
+        Trainer(max_vocab_size=300).train(corpus, weights=weights, progress=False)
+
+
 def test_command_line_train(tmp_path, capsys):
     from bytepiece_lite.cli import main
 
@@ -257,6 +311,16 @@ def test_command_line_train(tmp_path, capsys):
     assert main(["train", "--input", str(tmp_path / "missing.txt"), "--vocab-size", "300",
                  "--output", str(out)]) == 2
     assert "missing.txt" in capsys.readouterr().err
+    other = tmp_path / "d.txt"
+    other.write_text("delta epsilon\n" * 5, encoding="utf-8")
+    assert main(["train", "--input", str(corpus), str(other), "--weights", "1", "6", "--vocab-size",
+                 "300", "--output", str(out), "--order", "3", "--quiet"]) == 0
+    t = Trainer(order=3, max_vocab_size=300)
+    t.train([corpus, other], weights=[1, 6], progress=False)
+    assert out.read_bytes() == _model.to_json(t.models[300])
+    assert main(["train", "--input", str(corpus), str(other), "--weights", "2", "--vocab-size", "300",
+                 "--output", str(out)]) == 2
+    assert "--weights gives 1 weights for 2 input files" in capsys.readouterr().err
 
 
 @settings(max_examples=60, deadline=None)
