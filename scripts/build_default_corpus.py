@@ -20,7 +20,9 @@ Needs (``--install`` runs exactly these two steps)::
         fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-br \\
         libreoffice-help-de libreoffice-help-fr libreoffice-help-es libreoffice-help-it \\
         libreoffice-help-pt libreoffice-help-ru gimp-help-de gimp-help-fr gimp-help-es gimp-help-it \\
-        fortune-anarchism wordnet-base debian-history wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw \\
+        fortune-anarchism wordnet-base debian-history cataclysm-dda-data endless-sky-data \\
+        freeorion-data sword-text-web diatheke dict-foldoc \\
+        wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw \\
         wesnoth-1.16-ei wesnoth-1.16-httt wesnoth-1.16-l wesnoth-1.16-low wesnoth-1.16-nr \\
         wesnoth-1.16-sof wesnoth-1.16-sota wesnoth-1.16-sotbe wesnoth-1.16-thot wesnoth-1.16-trow \\
         wesnoth-1.16-tsg wesnoth-1.16-ttb wesnoth-1.16-utbs
@@ -84,7 +86,8 @@ debian-reference-fr debian-reference-es debian-reference-it debian-reference-pt
 fortunes-de fortunes-es fortunes-it fortunes-ru fortunes-pl fortunes-br
 libreoffice-help-de libreoffice-help-fr libreoffice-help-es libreoffice-help-it
 libreoffice-help-pt libreoffice-help-ru gimp-help-de gimp-help-fr gimp-help-es gimp-help-it
-fortune-anarchism wordnet-base debian-history wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw
+fortune-anarchism wordnet-base debian-history cataclysm-dda-data endless-sky-data freeorion-data
+sword-text-web diatheke dict-foldoc wesnoth-1.16-data wesnoth-1.16-did wesnoth-1.16-dm wesnoth-1.16-dw
 wesnoth-1.16-ei wesnoth-1.16-httt wesnoth-1.16-l wesnoth-1.16-low wesnoth-1.16-nr
 wesnoth-1.16-sof wesnoth-1.16-sota wesnoth-1.16-sotbe wesnoth-1.16-thot wesnoth-1.16-trow
 wesnoth-1.16-tsg wesnoth-1.16-ttb wesnoth-1.16-utbs
@@ -294,6 +297,42 @@ def paragraph_lines(text: str) -> list[str]:
     return out
 
 
+_ES_TEXT = re.compile(r'`([^`]+)`|^\s*description "([^"]+)"', re.M)
+
+
+def endless_sky_lines(data: bytes) -> list[str]:
+    """Endless Sky's data files: the conversation, log and description texts (the story)."""
+    text = data.decode("utf-8", errors="replace")
+    return [(a or b).strip() for a, b in _ES_TEXT.findall(text)]
+
+
+def stringtable_lines(data: bytes) -> list[str]:
+    """A FreeOrion string table: a KEY line, then its text (in triple quotes if it spans lines)."""
+    out = []
+    for block in re.split(r"\n\s*\n", data.decode("utf-8-sig", errors="replace")):
+        lines = [ln for ln in block.split("\n") if ln.strip() and not ln.startswith("#")]
+        if len(lines) >= 2 and re.fullmatch(r"[A-Z0-9_]+", lines[0].strip()):
+            out.extend(ln.replace("'''", "") for ln in lines[1:])
+    return out
+
+
+_VERSE_REF = re.compile(r"^(?:[1-4] )?[A-Z][A-Za-z ]* \d+:\d+: ")
+
+
+def sword_lines(conf: str) -> list[str]:
+    """A SWORD Bible module, verse by verse, as Debian's diatheke prints it in plain text."""
+    with open(conf, encoding="utf-8", errors="replace") as fh:
+        module = re.search(r"^\[(.+)\]\s*$", fh.read(), re.M).group(1)
+    r = subprocess.run(["diatheke", "-b", module, "-o", "", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"],
+                       capture_output=True, check=True)
+    out = []
+    for line in r.stdout.decode("utf-8", errors="replace").split("\n"):
+        if line.strip() == f"({module})":  # diatheke's last line names the module
+            continue
+        out.append(_VERSE_REF.sub("", line))
+    return out
+
+
 def plain_lines(data: bytes) -> list[str]:
     return data.decode("utf-8", errors="replace").split("\n")
 
@@ -382,7 +421,13 @@ def _deb_sources() -> list[Source]:
     add(("wordnet-glosses", "wordnet-base", "en_dict", "wordnet", ["/usr/share/wordnet/data.*"], 6 * MB))
     add(("crawl-descriptions", "crawl-common", "en_fiction", "plain_para", ["/usr/share/crawl/dat/descript/*.txt"], 3 * MB))
     add(("debian-history-en", "debian-history", "en_prose", "html", ["/usr/share/doc/debian-history/docs/*.en.html"], 1 * MB))
+    # Game stories: modern narrative English (their Chinese and Japanese are below).
+    add(("cataclysm-en", "cataclysm-dda-data", "en_fiction", "mo_msgid", ["/usr/share/locale/zh_CN/LC_MESSAGES/cataclysm-dda.mo"], 6 * MB))
+    add(("endless-sky", "endless-sky-data", "en_fiction", "endless_sky", ["/usr/share/games/endless-sky/data/**/*.txt"], 6 * MB))
+    add(("freeorion-en", "freeorion-data", "en_fiction", "stringtable", ["/usr/share/games/freeorion/default/stringtables/en.txt"], 2 * MB))
+    add(("world-english-bible", "sword-text-web", "en_bible", "sword", ["/usr/share/sword/mods.d/*.conf"], 8 * MB))
     # Technical English
+    add(("foldoc", "dict-foldoc", "en_tech", "dictd", ["/usr/share/dictd/foldoc.dict.dz"], 2 * MB))
     add(("python-docs", "python3.11-doc", "en_tech", "plain", ["/usr/share/doc/python3.11/html/_sources/**/*.txt"], 2.5 * MB))
     add(("perl-pod", "perl-doc", "en_tech", "plain", ["/usr/share/perl/5.36.0/pod/*.pod"], 1 * MB))
     add(("manpages-en", "manpages", "en_tech", "roff", ["/usr/share/man/man[1-8]/*.gz"], 1 * MB))
@@ -393,6 +438,8 @@ def _deb_sources() -> list[Source]:
     # Chinese
     add(("wesnoth-zh-cn", "wesnoth-1.16-*", "zh_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/zh_CN/LC_MESSAGES/*.mo"], 4 * MB))
     add(("wesnoth-zh-tw", "wesnoth-1.16-*", "zh_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/zh_TW/LC_MESSAGES/*.mo"], 2 * MB))
+    add(("cataclysm-zh-cn", "cataclysm-dda-data", "zh_fiction", "mo_msgstr", ["/usr/share/locale/zh_CN/LC_MESSAGES/cataclysm-dda.mo"], 4 * MB))
+    add(("cataclysm-zh-tw", "cataclysm-dda-data", "zh_fiction", "mo_msgstr", ["/usr/share/locale/zh_TW/LC_MESSAGES/cataclysm-dda.mo"], 2 * MB))
     add(("fortunes-zh", "fortunes-zh", "zh_classical", "fortune", ["/usr/share/games/fortunes/*.u8"], 3 * MB))
     add(("manpages-zh-cn", "manpages-zh", "zh", "roff", ["/usr/share/man/zh_CN/man*/*.gz"], 1.5 * MB))
     add(("manpages-zh-tw", "manpages-zh", "zh", "roff", ["/usr/share/man/zh_TW/man*/*.gz"], 1 * MB))
@@ -405,6 +452,7 @@ def _deb_sources() -> list[Source]:
     add(("gimp-help-zh-cn", "gimp-help-zh-cn", "zh", "html", ["/usr/share/gimp/2.0/help/zh_CN/**/*.html"], 2 * MB))
     # Japanese
     add(("wesnoth-ja", "wesnoth-1.16-*", "ja_fiction", "mo_msgstr", ["/usr/share/games/wesnoth/1.16/locale/ja/LC_MESSAGES/*.mo"], 4 * MB))
+    add(("cataclysm-ja", "cataclysm-dda-data", "ja_fiction", "mo_msgstr", ["/usr/share/locale/ja/LC_MESSAGES/cataclysm-dda.mo"], 4 * MB))
     add(("manpages-ja", "manpages-ja", "ja", "roff", ["/usr/share/man/ja/man[1-8]/*.gz"], 2.5 * MB))
     add(("debian-reference-ja", "debian-reference-ja", "ja", "html", ["/usr/share/debian-reference/*.ja.html"], 2 * MB))
     add(("debian-handbook-ja", "debian-handbook", "ja", "html", ["/usr/share/doc/debian-handbook/html/ja-JP/*.html"], 2 * MB))
@@ -473,6 +521,11 @@ LICENCES = {
     "dict-gcide": "GPL-3+",
     "wordnet-base": "WordNet licence (BSD-like, Princeton University)",
     "debian-history": "GPL-2+",
+    "cataclysm-dda-data": "CC-BY-SA-3.0",
+    "endless-sky-data": "GPL-3+",
+    "freeorion-data": "CC-BY-SA-3.0 (content) and GPL-2+",
+    "sword-text-web": "public domain (World English Bible)",
+    "dict-foldoc": "GFDL-1.1+",
     "crawl-common": "GPL-2+ (with CC0 / CC-BY-SA parts)",
     "python3.11-doc": "PSF-2.0",
     "perl-doc": "GPL-1+ or Artistic",
@@ -544,6 +597,8 @@ def _fortune_file(f: str) -> bool:
 def extract_deb(kind: str, files: list[str]) -> list[str]:
     if kind in ("mo_msgid", "mo_msgstr"):
         return mo_lines(files, kind[3:])
+    if kind == "sword":
+        return [ln for f in files for ln in sword_lines(f)]
     lines: list[str] = []
     for f in files:
         if kind == "fortune" and not _fortune_file(f):
@@ -564,6 +619,10 @@ def extract_deb(kind: str, files: list[str]) -> list[str]:
             lines.extend(dictd_lines(data))
         elif kind == "wordnet":
             lines.extend(wordnet_lines(data))
+        elif kind == "endless_sky":
+            lines.extend(endless_sky_lines(data))
+        elif kind == "stringtable":
+            lines.extend(stringtable_lines(data))
         elif kind == "plain_para":
             lines.extend(paragraph_lines(data.decode("utf-8", errors="replace")))
         elif kind in ("plain", "code"):
