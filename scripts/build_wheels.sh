@@ -122,7 +122,7 @@ print("installed:", bytepiece_lite.__version__, _core.__file__)
 EOF
 )
 # README, "Install and run" (the command after `pip install .`):
-(cd "$work/run" && "$work/venv/bin/bytepiece-lite" tokenize "今天天气不错" --alpha 0.1)
+(cd "$work/run" && "$work/venv/bin/bytepiece-lite" tokenize "The weather is nice today. 今天天气不错。")
 (cd "$work/run" && "$work/venv/bin/python" -m bytepiece_lite tokenize "今天天气不错")
 
 if [ "$tests" != none ]; then

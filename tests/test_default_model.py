@@ -18,8 +18,16 @@ def test_default_model_fits_uint16_and_40k_pieces():
 def test_readme_example_keeps_common_words_whole():
     pieces = Tokenizer.default().tokenize(EXAMPLE)
     assert b"".join(pieces) == EXAMPLE.encode()
-    for word in (b" quick", b" over", b" the", b" lazy", b" dog", b" test"):
+    for word in (b"Hello", b" world", b" quick", b" brown", b" dog", b" test"):
         assert word in pieces
+    assert len(pieces) <= 20      # 84 bytes: more than 4 bytes a token
+
+
+def test_readme_install_command_output():
+    # README, "Install and run", prints this line: keep the two in step.
+    pieces = Tokenizer.default().tokenize("The weather is nice today. 今天天气不错。")
+    assert " | ".join(p.decode() for p in pieces) == \
+        "The |  weather |  is |  nice |  today | .  | 今天 | 天气 | 不错。"
 
 
 def test_info_gives_the_model_size_and_measures_files(tmp_path, capsys):
