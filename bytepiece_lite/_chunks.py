@@ -4,6 +4,8 @@ a text at such points and segmenting the parts with their absolute offsets gives
 the whole (docs/semantics.md, "Chunks")."""
 from __future__ import annotations
 
+from typing import AnyStr
+
 __all__ = ["last_boundary", "split"]
 
 
@@ -17,24 +19,36 @@ def last_boundary(buf: bytes) -> int:
     return buf.rfind(b"\n", 0, len(buf.rstrip(b"\n"))) + 1
 
 
+def cuts(data: AnyStr, parts: int) -> list[int]:
+    """Where to cut `data` (bytes, or a str: NFC never acts across a newline, so its chunks
+    are those of its UTF-8) at chunk boundaries into about `parts` pieces of similar size:
+    positions (in items of `data`) from 0 to len(data).
+
+    >>> cuts(b"ab\\ncd\\n\\nef", 3), cuts("ab\\ncd\\n\\nef", 3)
+    ([0, 3, 7, 9], [0, 3, 7, 9])
+    """
+    newline = "\n" if isinstance(data, str) else b"\n"
+    run = newline[0]            # what indexing `data` gives at a newline
+    size = max(1, len(data) // max(parts, 1))
+    a, n = 0, len(data)
+    result = [0]
+    while a < n:
+        b = data.find(newline, min(a + size, n) - 1)
+        if b < 0:
+            b = n
+        else:
+            while b < n and data[b] == run:
+                b += 1
+        result.append(b)
+        a = b
+    return result
+
+
 def split(data: bytes, parts: int) -> tuple[list[bytes], list[int]]:
-    """`data` cut at chunk boundaries into about `parts` pieces of similar size, with the
-    position where each starts.
+    """`data` cut as :func:`cuts` says, with the position where each piece starts.
 
     >>> split(b"ab\\ncd\\n\\nef", 3)
     ([b'ab\\n', b'cd\\n\\n', b'ef'], [0, 3, 7])
     """
-    texts, starts = [], []
-    size = max(1, len(data) // max(parts, 1))
-    a, n = 0, len(data)
-    while a < n:
-        b = data.find(b"\n", min(a + size, n) - 1)
-        if b < 0:
-            b = n
-        else:
-            while b < n and data[b] == 10:
-                b += 1
-        texts.append(data[a:b])
-        starts.append(a)
-        a = b
-    return texts, starts
+    at = cuts(data, parts)
+    return [data[a:b] for a, b in zip(at, at[1:])], at[:-1]

@@ -29,6 +29,11 @@ class Vocab:
                      streams: Optional[np.ndarray] = None,
                      prepare: Optional[Callable[[object], Union[str, bytes]]] = None,
                      min_bytes_per_thread: int = 0) -> Any: ...
+    def encode_parts(self, text: Union[str, bytes], cuts: np.ndarray, *, mode: int,
+                     alpha: float, seed: int, stream: int = 0, offset: int = 0,
+                     num_threads: int = 1, executor: Optional[Executor] = None,
+                     output: int = 1, bos: bool = False, eos: bool = False,
+                     prepare: Optional[Callable[[str], Union[str, bytes]]] = None) -> Any: ...
 
 # Hooks for tests and benchmarks (probes.pxi).
 def trie_matches(vocab: Vocab, data: bytes) -> list[tuple[int, int, int]]: ...

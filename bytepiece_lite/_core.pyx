@@ -204,6 +204,37 @@ cdef class Vocab:
                          num_threads, executor, output, bos, eos, starts, streams, prepare,
                          min_bytes_per_thread)
 
+    def encode_parts(self, text not None, const int64_t[::1] cuts not None, *, int mode,
+                     double alpha, uint64_t seed, uint64_t stream=0, int64_t offset=0,
+                     int num_threads=1, executor=None, int output=OUTPUT_IDS, bint bos=False,
+                     bint eos=False, prepare=None):
+        """The result of one text (bytes, or a str encoded by the threads) segmented as the
+        parts text[cuts[k]:cuts[k + 1]] (cut at chunk boundaries: cuts from 0 to len(text))
+        on `num_threads` threads, as encode_batch does: one list of ids (IDS) or pieces
+        (PIECES), or one uint32 array (ARRAYS), with `bos`/`eos` around the whole (not for
+        PIECES).  With `prepare`, a str part that the quick check cannot tell NFC is replaced
+        by prepare(part).  The text draws from stream_key(seed, stream), starting at `offset`
+        in it, each part where the one before ends.
+
+        >>> v.encode_parts(b"ab\\ncd", np.array([0, 3, 5]), mode=0, alpha=0.0,
+        ...                seed=0) == v.encode(b"ab\\ncd")
+        True
+        """
+        cdef Py_ssize_t k
+        if type(text) is not str and type(text) is not bytes:
+            raise TypeError(f"text is {type(text).__name__}, not bytes or str")
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, not {offset}")
+        if cuts.shape[0] < 2 or cuts[0] != 0 or cuts[cuts.shape[0] - 1] != len(text):
+            raise ValueError("cuts must run from 0 to len(text)")
+        for k in range(cuts.shape[0] - 1):
+            if cuts[k + 1] < cuts[k]:
+                raise ValueError("cuts must not decrease")
+        return run_batch(&self.t, self._pieces, self._ids, None, mode, alpha, seed,
+                         num_threads, executor, output, bos, eos, None,
+                         _np.full(cuts.shape[0] - 1, stream, dtype=_np.uint64), prepare, 0,
+                         text, cuts, offset)
+
 
 include "probes.pxi"
 include "train_kernels.pxi"

@@ -167,3 +167,32 @@ class PyVocab:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         ids = np.fromiter((i for row in rows for i in row), dtype=np.uint32, count=int(offsets[-1]))
         return ids, offsets
+
+    def encode_parts(self, text, cuts, *, mode: int, alpha: float, seed: int, stream: int = 0,
+                     offset: int = 0, num_threads: int = 1, executor=None,
+                     output: int = Output.IDS, bos: bool = False, eos: bool = False,
+                     prepare=None):
+        """Same contract as the core's encode_parts: the parts segmented as one text."""
+        if type(text) is not str and type(text) is not bytes:
+            raise TypeError(f"text is {type(text).__name__}, not bytes or str")
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, not {offset}")
+        cuts = [int(c) for c in cuts]
+        if len(cuts) < 2 or cuts[0] != 0 or cuts[-1] != len(text):
+            raise ValueError("cuts must run from 0 to len(text)")
+        if any(b < a for a, b in zip(cuts, cuts[1:])):
+            raise ValueError("cuts must not decrease")
+        parts = [text[a:b] for a, b in zip(cuts, cuts[1:])]
+        if prepare is not None:
+            parts = [prepare(p) if type(p) is str else p for p in parts]
+        data = [p.encode("utf-8") if type(p) is str else p for p in parts]
+        starts = np.cumsum([offset] + [len(p) for p in data[:-1]], dtype=np.int64)
+        pieces = output == Output.PIECES
+        rows = self.encode_batch(data, mode=mode, alpha=alpha, seed=seed,
+                                 output=Output.PIECES if pieces else Output.IDS, starts=starts,
+                                 streams=[stream] * len(data))
+        whole = [t for row in rows for t in row]
+        if pieces:
+            return whole
+        whole = [BOS_ID] * bos + whole + [EOS_ID] * eos
+        return np.array(whole, dtype=np.uint32) if output == Output.ARRAYS else whole

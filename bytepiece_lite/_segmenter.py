@@ -23,6 +23,19 @@ def single_key(mode: int, seed: int) -> int:
     return _backend.stream_key(seed, 0) if mode else 0
 
 
+def _size(text: Text, num_threads: int | None) -> int:
+    """The bytes of `text` as far as Segmenter.threads needs them: a str's code points, or
+    its UTF-8 length where that can change the choice (a non-ASCII str whose UTF-8, up to 4
+    bytes a code point, may cross the threshold that its code points do not).  Short texts,
+    the common call, never pay for the encoding."""
+    n = len(text)
+    if type(text) is str and num_threads != 1 and n < _threads.PARALLEL_MIN_BYTES:
+        least = _threads.PARALLEL_MIN_BYTES if num_threads is None else 2 * _threads.MIN_BYTES_PER_THREAD
+        if 4 * n >= least and not text.isascii():
+            n = len(text.encode("utf-8", "surrogatepass"))
+    return n
+
+
 def _batch_text(text: object) -> Text:
     """A batch item the core's quick check did not take, as the core takes it: NFC str
     (its threads encode it), or bytes."""
@@ -41,21 +54,34 @@ class Segmenter:
         return self.special.matcher(allowed_special) if allowed_special else None
 
     @staticmethod
-    def threads(data: bytes, num_threads: int | None) -> int:
-        """Threads for one text: by default one below PARALLEL_MIN_BYTES, else all cores; at
-        most one per MIN_BYTES_PER_THREAD."""
-        if num_threads is None and len(data) < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
+    def threads(size: int, num_threads: int | None) -> int:
+        """Threads for one text of `size` bytes (code points of a str): by default one below
+        PARALLEL_MIN_BYTES, else all cores; at most one per MIN_BYTES_PER_THREAD."""
+        if num_threads is None and size < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
             return 1
-        return _threads.count(num_threads, max(1, len(data) // _threads.MIN_BYTES_PER_THREAD))
+        return _threads.count(num_threads, max(1, size // _threads.MIN_BYTES_PER_THREAD))
 
-    def one(self, data: bytes, mode: int, alpha: float, seed: int, num_threads: int | None,
+    def one(self, text: Text, mode: int, alpha: float, seed: int, num_threads: int | None,
             allowed_special, output: int, bos: bool = False, eos: bool = False):
         """The ids (a list, or a uint32 array for Output.ARRAYS) or pieces of one text, with
         `bos`/`eos` around the ids.  A long text is cut at chunk boundaries and its parts run
-        on a pool; allowed special tokens cut it too.  Draws are keyed by absolute position,
-        so the result is the whole text's either way."""
-        threads = self.threads(data, num_threads)
+        on a pool (a str's parts are NFC-normalized here and encoded by the threads); allowed
+        special tokens cut it too.  Draws are keyed by absolute position, so the result is
+        the whole text's either way."""
+        if type(text) is not str:
+            text = to_bytes(text)       # bytes as they are; any other type named in an error
+        threads = self.threads(_size(text, num_threads), num_threads)
         pattern = self.pattern(allowed_special)
+        bos, eos = bos and output != Output.PIECES, eos and output != Output.PIECES
+        if threads > 1 and type(text) is str and pattern is None:
+            cuts = _chunks.cuts(text, 16 * threads)
+            if len(cuts) > 2:
+                try:
+                    return self._parts(text, cuts, mode, alpha, seed, threads, output, bos, eos)
+                except UnicodeEncodeError:
+                    to_bytes(text)      # the error message of the one-thread path
+                    raise
+        data = to_bytes(text)
         if pattern is not None and pattern.search(data):
             row = _special.encode_rows(self.vocab, self.special, [data], pattern, mode=mode,
                                        alpha=alpha, seed=seed, streams=[0],
@@ -63,38 +89,28 @@ class Segmenter:
                                        executor=_threads.executor(threads), bos=bos, eos=eos)[0]
             return np.array(row, dtype=np.uint32) if output == Output.ARRAYS else row
         if threads > 1:
-            parts, starts = _chunks.split(data, 16 * threads)
-            if len(parts) == 1:
-                threads = 1             # nothing to share out (one long chunk)
-        if threads == 1:
-            if output == Output.ARRAYS:
-                return self.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
-                                               bos=bos, eos=eos)[0]
-            segment = self.vocab.tokenize if output == Output.PIECES else self.vocab.encode
-            row = segment(data, mode, alpha, single_key(mode, seed))
-        else:
-            rows = self.vocab.encode_batch(
-                parts, mode=mode, alpha=alpha, seed=seed, num_threads=threads,
-                executor=_threads.executor(threads), output=output,
-                starts=np.array(starts, dtype=np.int64), streams=np.zeros(len(parts), np.uint64))
-            if output == Output.ARRAYS:
-                ids = rows[0]
-                if bos or eos:
-                    ids = np.concatenate([np.array([BOS_ID] * bos, np.uint32), ids,
-                                          np.array([EOS_ID] * eos, np.uint32)])
-                return ids
-            # joined into the first row, each row let go once it is in: the peak is about
-            # the result, not the rows and a copy of them
-            row = rows[0]
-            for k in range(1, len(rows)):
-                row += rows[k]
-                rows[k] = None
+            cuts = _chunks.cuts(data, 16 * threads)
+            if len(cuts) > 2:
+                return self._parts(data, cuts, mode, alpha, seed, threads, output, bos, eos)
+        if output == Output.ARRAYS:
+            return self.vocab.encode_batch([data], mode=mode, alpha=alpha, seed=seed,
+                                           bos=bos, eos=eos)[0]
+        segment = self.vocab.tokenize if output == Output.PIECES else self.vocab.encode
+        row = segment(data, mode, alpha, single_key(mode, seed))
         if bos:
             row.insert(0, BOS_ID)
         if eos:
             row.append(EOS_ID)
         return row
 
+    def _parts(self, text: Text, cuts: list[int], mode: int, alpha: float, seed: int,
+               threads: int, output: int, bos: bool, eos: bool):
+        """One text cut at chunk boundaries `cuts`, its parts segmented on `threads` (a str's
+        NFC-normalized by them, part by part)."""
+        return self.vocab.encode_parts(text, np.array(cuts, dtype=np.int64), mode=mode,
+                                       alpha=alpha, seed=seed, num_threads=threads,
+                                       executor=_threads.executor(threads), output=output,
+                                       bos=bos, eos=eos, prepare=nfc)
 
     def batch(self, data: list, mode: int, alpha: float, seed: int, num_threads: int | None,
               output: int, bos: bool, eos: bool, allowed_special):

@@ -9,13 +9,15 @@
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_New
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
 
-from .contracts cimport (BOS_ID, EOS_ID, ID_OFFSET, MODE_VITERBI, OUTPUT_ARRAYS, OUTPUT_IDS,
-                         OUTPUT_PIECES)
+from .contracts cimport (BOS_ID, EOS_ID, ID_OFFSET, MODE_DETERMINISTIC, MODE_VITERBI,
+                         OUTPUT_ARRAYS, OUTPUT_IDS, OUTPUT_PIECES)
 from .rng cimport stream_key_of
 from .samplers cimport Bucket
 from .scratch cimport (INTERRUPTED, POLL_BYTES, Work, load_flag, store_flag, work_free, work_init,
@@ -48,6 +50,7 @@ cdef int raise_pending() except -1:
 
 cdef enum:
     LONE_SURROGATE = -2     # counts[k] of a str text that UTF-8 cannot encode
+    PREPARE_FAILED = -3     # counts[k] of a text whose prepare() raised (in job.errors)
     BLOCKS_PER_THREAD = 16
 
 
@@ -60,10 +63,23 @@ ctypedef struct BatchJob:
     const uint8_t** ptrs    # a bytes text, or the code points of a str text ...
     int64_t* lens
     int8_t* kinds           # ... of this many bytes each (0 for bytes)
-    int64_t* counts         # tokens of each text, or LONE_SURROGATE
+    int64_t* counts         # tokens of each text, or LONE_SURROGATE / PREPARE_FAILED
+    # A str text is quick-checked for NFC (text.pxi) by the thread that takes it, and if the
+    # check cannot clear it, replaced there by prepare(text) under the GIL while the other
+    # threads go on: sources[k] is the str it lies in from code point firsts[k] on.
+    # Borrowed references (the _Batch owns the sources, prepare, held and errors), but for
+    # what a thread prepared: that is owned (owned[k]) until the thread has encoded it.
+    PyObject** sources
+    int64_t* firsts
+    int8_t* unchecked       # text k is still to be quick-checked
+    int8_t* owned
+    PyObject* prepare
+    PyObject* held          # a list of what prepare() returned (the job points into it)
+    PyObject* errors        # a list of what prepare() raised
     Py_ssize_t* bounds      # block b covers texts bounds[b] .. bounds[b + 1] - 1
     Work* works             # one per block: its scratch space and its output
     int8_t* done            # block b is finished (written with release, read with acquire)
+    Py_ssize_t ntexts
     int nblocks
     int next_block          # the next block to take (atomic)
     int cancelled           # set (atomic) when the calling thread was interrupted
@@ -94,6 +110,10 @@ cdef int _take_block(BatchJob* job, bint caller) noexcept nogil:
                 w.out_len = INTERRUPTED
                 break
         before = w.out_len
+        if job.unchecked[k] and not nfc_stable(job.ptrs[k], job.kinds[k], job.lens[k]):
+            if _prepare_in_thread(job, k) != 0:
+                job.counts[k] = PREPARE_FAILED
+                continue
         p = job.ptrs[k]
         n = job.lens[k]
         if job.kinds[k] != 0:
@@ -106,13 +126,73 @@ cdef int _take_block(BatchJob* job, bint caller) noexcept nogil:
                 w.out_len = -1
                 break
             p = w.utf8
+            if job.owned[k]:
+                _release_prepared(job, k)
         rc = segment_text(job.trie, p, n, job.starts[k], job.mode, job.alpha, job.keys[k], w)
         if rc != 0:
             w.out_len = rc      # -1: out of memory; INTERRUPTED: the caller raises
             break
         job.counts[k] = w.out_len - before
+    # the block's UTF-8 (up to 4 bytes a code point of its longest str) is not needed again:
+    # kept until the call ends, the blocks' buffers would add up to a copy of the input
+    free(w.utf8)
+    w.utf8 = NULL
+    w.utf8_cap = 0
     store_release(&job.done[b], 1)
     return b
+
+
+cdef int _point_at(BatchJob* job, Py_ssize_t k, object obj, int64_t first=0,
+                   int64_t length=-1) except -1:
+    """Point text k of the job at obj (bytes, or a str: code points first .. first + length
+    of it, by default all of it), which the caller keeps alive."""
+    if type(obj) is not bytes and type(obj) is not str:
+        raise TypeError(f"text {k} is {type(obj).__name__}, not bytes or str")
+    if length < 0:
+        length = len(obj)
+    if type(obj) is bytes:
+        job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj) + first
+        job.kinds[k] = 0
+    elif type(obj) is str:
+        job.kinds[k] = <int8_t>PyUnicode_KIND(obj)
+        job.ptrs[k] = <const uint8_t*>PyUnicode_DATA(obj) + first * job.kinds[k]
+    job.lens[k] = length
+    job.sources[k] = <PyObject*>obj
+    job.firsts[k] = first
+    return 0
+
+
+cdef object _source_of(BatchJob* job, Py_ssize_t k):
+    """Text k as the str or bytes it is (a slice of its source if it is a part of one)."""
+    cdef object src = <object>job.sources[k]
+    if job.firsts[k] == 0 and job.lens[k] == len(src):
+        return src
+    return src[job.firsts[k]:job.firsts[k] + job.lens[k]]
+
+
+cdef int _prepare_in_thread(BatchJob* job, Py_ssize_t k) noexcept nogil:
+    """Replace str text k by prepare(text) (see BatchJob); 0, or -1 if it raised (the
+    exception goes to job.errors, the calling thread raises it)."""
+    with gil:
+        try:
+            obj = (<object>job.prepare)(_source_of(job, k))
+            _point_at(job, k, obj)
+            Py_INCREF(obj)
+            job.owned[k] = 1
+        except BaseException as exc:
+            (<list>job.errors).append(exc)
+            return -1
+    return 0
+
+
+cdef void _release_prepared(BatchJob* job, Py_ssize_t k) noexcept nogil:
+    """Drop what prepare() made of text k once it is encoded: held to the end of the call,
+    the prepared parts of a long text would add up to a copy of it (4 bytes a character
+    for a str with one astral character)."""
+    with gil:
+        Py_DECREF(<object>job.sources[k])
+        job.sources[k] = NULL
+        job.owned[k] = 0
 
 
 cdef class _Batch:
@@ -122,7 +202,9 @@ cdef class _Batch:
     nothing that a task can still read."""
     cdef BatchJob job
     cdef object texts
+    cdef object prepare
     cdef list held
+    cdef list errors
     cdef bytes buckets
 
     def __cinit__(self):
@@ -153,35 +235,60 @@ cdef void _job_free(BatchJob* job) noexcept:
     free(job.lens)
     free(job.counts)
     free(job.kinds)
+    if job.owned != NULL:
+        for r in range(job.ntexts):
+            if job.owned[r]:
+                Py_DECREF(<object>job.sources[r])
+    free(job.sources)
+    free(job.firsts)
+    free(job.unchecked)
+    free(job.owned)
 
 
-cdef int64_t _describe_texts(BatchJob* job, list texts, uint64_t seed, const int64_t[::1] starts,
-                             const uint64_t[::1] streams, object prepare, list held) except -1:
-    """Point the job at every text (replacing, through `prepare`, what the core cannot take
-    as it is); the total size in bytes (code points for str)."""
-    cdef Py_ssize_t n = len(texts), k
-    cdef int64_t total = 0
+cdef int64_t _describe_texts(BatchJob* job, list texts, object source, const int64_t[::1] cuts,
+                             uint64_t seed, const int64_t[::1] starts,
+                             const uint64_t[::1] streams, object prepare, list held,
+                             int64_t chain_from) except -1:
+    """Point the job at every text: texts[k], or with `cuts` part k of `source`
+    (source[cuts[k]:cuts[k + 1]]).  Through `prepare`, a text the core cannot take as it is
+    gets replaced: here, or for a str in the thread that takes it (see BatchJob).  With
+    chain_from >= 0 the texts are consecutive parts of one text that starts there in its
+    stream, each where the one before ends in UTF-8 bytes: the samplers' draws need that
+    before the threads start, so then a str part is prepared here.  The total size in bytes
+    (code points for str)."""
+    cdef Py_ssize_t n = job.ntexts, k
+    cdef int64_t total = 0, at = chain_from, length
+    cdef bint chained_draws = chain_from >= 0 and job.mode != MODE_DETERMINISTIC, prepared
     cdef object obj
     for k in range(n):
-        obj = texts[k]
-        if prepare is not None and type(obj) is not bytes and (
-                type(obj) is not str or not nfc_stable(
-                    PyUnicode_DATA(obj), PyUnicode_KIND(obj), PyUnicode_GET_LENGTH(obj))):
-            obj = prepare(obj)
-            held.append(obj)
-        if type(obj) is bytes:
-            job.ptrs[k] = <const uint8_t*>PyBytes_AS_STRING(obj)
-            job.lens[k] = PyBytes_GET_SIZE(obj)
-            job.kinds[k] = 0
-        elif type(obj) is str:
-            job.ptrs[k] = <const uint8_t*>PyUnicode_DATA(obj)
-            job.lens[k] = PyUnicode_GET_LENGTH(obj)
-            job.kinds[k] = <int8_t>PyUnicode_KIND(obj)
+        if cuts is not None:
+            _point_at(job, k, source, cuts[k], cuts[k + 1] - cuts[k])
+        elif type(texts[k]) is str or type(texts[k]) is bytes:
+            _point_at(job, k, texts[k])
+        elif prepare is None:
+            raise TypeError(f"text {k} is {type(texts[k]).__name__}, not bytes or str")
         else:
-            raise TypeError(f"text {k} is {type(obj).__name__}, not bytes or str")
+            job.kinds[k] = -1           # prepared below
+        prepared = prepare is not None and (
+            job.kinds[k] < 0 or job.kinds[k] > 0 and chained_draws
+            and not nfc_stable(job.ptrs[k], job.kinds[k], job.lens[k]))
+        if prepared:
+            obj = prepare(texts[k] if job.kinds[k] < 0 else _source_of(job, k))
+            if chained_draws and type(obj) is str:
+                obj = obj.encode("utf-8")   # held to the end: 1 byte a byte, not up to 4
+            held.append(obj)
+            _point_at(job, k, obj)
+        length = job.lens[k]
+        job.unchecked[k] = prepare is not None and not prepared and job.kinds[k] != 0
         job.keys[k] = stream_key_of(seed, k if streams is None else streams[k])
-        job.starts[k] = 0 if starts is None else starts[k]
-        total += job.lens[k]
+        if chain_from >= 0:
+            job.starts[k] = at
+            # a lone surrogate (-2) fails the part anyway: its start does not matter
+            at += (_utf8_length(job.ptrs[k], job.kinds[k], length)
+                   if job.kinds[k] != 0 and chained_draws else length)
+        else:
+            job.starts[k] = 0 if starts is None else starts[k]
+        total += length
     return total
 
 
@@ -219,17 +326,22 @@ cdef int _cut_blocks(BatchJob* job, Py_ssize_t n, int64_t total, int nblocks,
 cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int mode,
                       double alpha, uint64_t seed, int num_threads, object executor, int output,
                       bint bos, bint eos, const int64_t[::1] starts, const uint64_t[::1] streams,
-                      object prepare, Py_ssize_t min_bytes_per_thread):
-    """Vocab.encode_batch (which documents the arguments)."""
-    cdef Py_ssize_t n = len(texts), k
+                      object prepare, Py_ssize_t min_bytes_per_thread, object source=None,
+                      const int64_t[::1] cuts=None, int64_t chain_from=-1):
+    """Vocab.encode_batch (which documents the arguments), and with `cuts` Vocab.encode_parts:
+    the texts are the parts source[cuts[k]:cuts[k + 1]] of one text, which starts at
+    chain_from in its stream, and the result is the whole text's (one list or array)."""
+    cdef Py_ssize_t n = len(texts) if cuts is None else cuts.shape[0] - 1, k
     cdef int64_t total
     cdef int r, emitted = 0
     cdef list result = None
     cdef tuple table
     cdef _Batch owner = _Batch()
     cdef BatchJob* job = &owner.job
-    owner.texts = texts
+    owner.texts = texts if cuts is None else source
+    owner.prepare = prepare
     owner.held = []             # what prepare() returned: the job points into it
+    owner.errors = []
     if num_threads < 1:
         raise ValueError("num_threads must be >= 1")
     if starts is not None and starts.shape[0] != n:
@@ -239,15 +351,25 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
     job.trie = trie
     job.mode = mode
     job.alpha = alpha
+    job.ntexts = n
+    job.prepare = <PyObject*>prepare
+    job.held = <PyObject*>owner.held
+    job.errors = <PyObject*>owner.errors
     job.keys = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
     job.starts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
     job.ptrs = <const uint8_t**>malloc((n + 1) * sizeof(uint8_t*))
     job.lens = <int64_t*>malloc((n + 1) * sizeof(int64_t))
     job.counts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
     job.kinds = <int8_t*>malloc((n + 1) * sizeof(int8_t))
-    if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds):
+    job.sources = <PyObject**>malloc((n + 1) * sizeof(PyObject*))
+    job.firsts = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    job.unchecked = <int8_t*>malloc((n + 1) * sizeof(int8_t))
+    job.owned = <int8_t*>calloc(n + 1, sizeof(int8_t))
+    if not (job.keys and job.starts and job.ptrs and job.lens and job.counts and job.kinds
+            and job.sources and job.firsts and job.unchecked and job.owned):
         raise MemoryError()
-    total = _describe_texts(job, texts, seed, starts, streams, prepare, owner.held)
+    total = _describe_texts(job, texts, source, cuts, seed, starts, streams, prepare,
+                            owner.held, chain_from)
     if min_bytes_per_thread > 0:
         num_threads = <int>min(num_threads, max(1, total // min_bytes_per_thread))
     if num_threads > n:
@@ -261,7 +383,7 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         if num_threads > 1 and executor is not None:
             for r in range(num_threads - 1):
                 futures.append(executor.submit(_work_blocks, owner))
-        if output == OUTPUT_ARRAYS:
+        if output == OUTPUT_ARRAYS or cuts is not None:
             with nogil:
                 while _take_block(job, True) >= 0:
                     pass
@@ -292,10 +414,17 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
     for r in range(job.nblocks):
         if job.works[r].out_len < 0:
             raise MemoryError("out of memory while segmenting")
+    if owner.errors:
+        raise owner.errors[0]
     for k in range(n):
         if job.counts[k] == LONE_SURROGATE:
-            texts[k].encode("utf-8")     # raises UnicodeEncodeError, naming the character
+            _source_of(job, k).encode("utf-8")   # raises UnicodeEncodeError, naming the character
+    if cuts is not None:
+        if output == OUTPUT_ARRAYS:
+            return _to_arrays(job, n, bos, eos, True)
+        return _joined_list(job, pieces if output == OUTPUT_PIECES else ids,
+                            bos and output == OUTPUT_IDS, eos and output == OUTPUT_IDS)
     if output == OUTPUT_ARRAYS:
-        return _to_arrays(job, n, bos, eos)
+        return _to_arrays(job, n, bos, eos, False)
     _emit_rows(job, emitted, result, table, bos, eos)
     return result

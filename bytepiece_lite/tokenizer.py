@@ -151,7 +151,7 @@ class Tokenizer:
         ([b'ab', b'ab', b'<', b's', b'>'], [b'ab', b'ab', b'<s>'])
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+        return self._seg.one(text, mode, alpha, seed, num_threads, allowed_special,
                              Output.PIECES)
 
     def encode(self, text: Text, alpha: float | None = None, *, sampler: str = "viterbi",
@@ -167,7 +167,7 @@ class Tokenizer:
         [1, 259, 2]
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+        return self._seg.one(text, mode, alpha, seed, num_threads, allowed_special,
                              Output.IDS, add_bos, add_eos)
 
     def encode_to_numpy(self, text: Text, alpha: float | None = None, *,
@@ -182,7 +182,7 @@ class Tokenizer:
         array([259, 102], dtype=uint32)
         """
         mode, alpha, seed = _args.sampling(alpha, sampler, seed)
-        return self._seg.one(to_bytes(text), mode, alpha, seed, num_threads, allowed_special,
+        return self._seg.one(text, mode, alpha, seed, num_threads, allowed_special,
                              Output.ARRAYS, add_bos, add_eos)
 
     def encode_with_offsets(self, text: Text, alpha: float | None = None, *,

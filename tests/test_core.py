@@ -266,3 +266,47 @@ def test_exp_table_is_correctly_rounded():
     with localcontext() as ctx:
         ctx.prec = 40
         assert _fastexp.EXP2_256 == tuple(float(Decimal(2) ** (Decimal(j) / 256)) for j in range(256))
+
+
+@pytest.mark.parametrize("backend", ["native", "pyahocorasick"])
+def test_encode_parts_is_the_whole_text_and_checks_its_cuts(backend):
+    from strategies import small_vocab_tokenizer
+
+    from bytepiece_lite import _backend
+
+    vocab = small_vocab_tokenizer(backend)._seg.vocab
+    for text in (b"ab\nba ab\n\nabba", "ab\nba 今天\n\nab"):
+        data = text if type(text) is bytes else text.encode()
+        for cuts in ([0, len(text)], [0, 3, 10, len(text)], [0, 3, 3, len(text)]):
+            for mode, alpha in ((0, 0.0), (1, 0.3), (2, 0.3)):
+                # parts of a str are cut in code points and start at their UTF-8 offsets
+                assert vocab.encode_parts(text, np.array(cuts), mode=mode, alpha=alpha, seed=5,
+                                          num_threads=2) == \
+                    vocab.encode(data, mode, alpha, _backend.stream_key(5, 0))
+    for cuts, message in (([0], "from 0"), ([1, 4], "from 0"), ([0, 3], "from 0"),
+                          ([0, 3, 2, 4], "decrease")):
+        with pytest.raises(ValueError, match=message):
+            vocab.encode_parts(b"abcd", np.array(cuts), mode=0, alpha=0.0, seed=0)
+    with pytest.raises(TypeError, match="bytearray"):
+        vocab.encode_parts(bytearray(b"ab"), np.array([0, 2]), mode=0, alpha=0.0, seed=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_what_prepare_raises_in_a_thread_reaches_the_caller(threads):
+    # A str the quick check cannot clear is prepared by the thread that takes it; what
+    # prepare raises there (or a wrong type it returns) is raised by the call.
+    vocab = Tokenizer(vocab_counts({}), backend="native")._seg.vocab
+    texts = ["ab"] * 8 + ["cafe\u0301"] + ["ab"] * 8
+
+    def fails(text):
+        raise KeyError(text)
+
+    with pytest.raises(KeyError, match="cafe"):
+        vocab.encode_batch(texts, mode=0, alpha=0.0, seed=0, num_threads=threads,
+                           prepare=fails)
+    with pytest.raises(TypeError, match="int, not bytes or str"):
+        vocab.encode_batch(texts, mode=0, alpha=0.0, seed=0, num_threads=threads,
+                           prepare=len)
+    assert vocab.encode_batch(texts, mode=0, alpha=0.0, seed=0, num_threads=threads,
+                              prepare=lambda t: unicodedata.normalize("NFC", t).encode())[0].size \
+        == sum(len(unicodedata.normalize("NFC", t).encode()) for t in texts)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bytepiece_lite import Tokenizer
+from bytepiece_lite import Tokenizer, _threads
 from bytepiece_lite.cli import main
 
 from strategies import BACKENDS, small_vocab_tokenizer
@@ -129,15 +129,17 @@ def test_incremental_decoder_flushes_an_incomplete_tail(tok):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sampler", ["viterbi", "exact"])
-def test_one_text_on_many_threads_draws_like_one_thread(backend, sampler):
+def test_one_text_on_many_threads_draws_like_one_thread(backend, sampler, monkeypatch):
     # A long text is cut at chunk boundaries and its parts segmented on a pool; the draws are
-    # keyed by absolute position, so every thread count gives the one-thread result.
+    # keyed by absolute position, so every thread count gives the one-thread result.  (Texts
+    # get a thread per 64 KB: here per 64 bytes, so that short texts have parts.)
+    monkeypatch.setattr(_threads, "MIN_BYTES_PER_THREAD", 64)
     tok = small_vocab_tokenizer(backend)
     text = b"ab ab\n\nba ab\nabba\n" * 200 + b"ab" * 50
     for alpha in (None, 0.3):
         whole = tok.encode(text, alpha, sampler=sampler, seed=11, num_threads=1)
         pieces = tok.tokenize(text, alpha, sampler=sampler, seed=11, num_threads=1)
-        for threads in (2, 3, 8):
+        for threads in (2, 3):
             assert tok.encode(text, alpha, sampler=sampler, seed=11, num_threads=threads) == whole
             assert tok.tokenize(text, alpha, sampler=sampler, seed=11, num_threads=threads) == pieces
             assert tok.encode_to_numpy(text, alpha, sampler=sampler, seed=11, num_threads=threads,
@@ -147,6 +149,56 @@ def test_one_text_on_many_threads_draws_like_one_thread(backend, sampler):
     parts = [text[:20], text[20:]]
     assert tok.encode_batch(parts, 0.3, seed=11, num_threads=1)[1] != \
         tok.encode(text, 0.3, seed=11)[len(tok.encode(parts[0], 0.3, seed=11)):]
+
+
+# Lines that test what a str's parts go through in the threads: NFC (e + combining acute;
+# a KELVIN SIGN, which NFC turns into K), 1-, 2- and 4-byte code points, and newline runs.
+_STR_LINES = ["ab ab ba", "cafe\u0301 ab", "今天 ab 天气", "\u212a ab 😀", "", "ba\n", "ab"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sampler", ["viterbi", "exact"])
+def test_one_str_text_on_many_threads_equals_its_nfc_utf8_on_one(backend, sampler, monkeypatch):
+    # A long str is cut into str parts, which the threads normalize and encode themselves;
+    # the draws are keyed by positions in the UTF-8 of NFC(text), as for the whole.
+    monkeypatch.setattr(_threads, "MIN_BYTES_PER_THREAD", 64)
+    tok = small_vocab_tokenizer(backend)
+    text = "\n".join(_STR_LINES[i % 7] + "ab" * (i % 5) for i in range(500))
+    data = unicodedata.normalize("NFC", text).encode()
+    assert "\u212a" in text and "e\u0301" in text
+    for alpha in (None, 0.3):
+        whole = tok.encode(data, alpha, sampler=sampler, seed=7, num_threads=1)
+        assert tok.encode(text, alpha, sampler=sampler, seed=7, num_threads=1) == whole
+        for threads in (2, 3):
+            assert tok.encode(text, alpha, sampler=sampler, seed=7, num_threads=threads) == whole
+            assert tok.encode_to_numpy(text, alpha, sampler=sampler, seed=7, num_threads=threads,
+                                       add_bos=True, add_eos=True).tolist() == [1] + whole + [2]
+            assert b"".join(tok.tokenize(text, alpha, sampler=sampler, seed=7,
+                                         num_threads=threads)) == data
+    with pytest.raises(ValueError, match="not valid Unicode.*surrogate"):
+        tok.encode(text[:3001] + "\ud800" + text[3001:], num_threads=2)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_long_results_hold_one_reference_per_token(threads):
+    # Long lists are filled without writing reference counts; the counts are added once per
+    # piece afterwards.  Each list must own exactly one reference per item: dropping it must
+    # give back as many as it holds (ids above 256, which no Python version makes immortal).
+    tok = small_vocab_tokenizer("native")
+    text = "ab ba ab\n" * 40000
+    for call in (lambda: tok.encode(text, num_threads=threads),
+                 lambda: tok.tokenize(text, num_threads=threads),
+                 lambda: tok.encode_batch([text, text[:9]], num_threads=threads)[0]):
+        result = call()
+        assert len(result) > 1 << 16
+        counts = {}
+        for item in result:
+            counts[id(item)] = counts.get(id(item), 0) + 1
+        items = {id(x): x for x in result if not isinstance(x, int) or x > 256}
+        held = {k: sys.getrefcount(x) for k, x in items.items()}
+        del result
+        for k, x in items.items():
+            assert held[k] - sys.getrefcount(x) == counts[k], x
 
 
 # ------------------------------------------------------------------ corpus encoding CLI
