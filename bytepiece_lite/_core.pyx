@@ -32,6 +32,7 @@ include "viterbi.pxi"
 include "trie_build.pxi"
 include "text.pxi"
 include "batch.pxi"
+include "batch_texts.pxi"
 include "results.pxi"
 include "model_json.pxi"
 

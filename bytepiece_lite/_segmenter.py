@@ -72,7 +72,6 @@ class Segmenter:
             text = to_bytes(text)       # bytes as they are; any other type named in an error
         threads = self.threads(_size(text, num_threads), num_threads)
         pattern = self.pattern(allowed_special)
-        bos, eos = bos and output != Output.PIECES, eos and output != Output.PIECES
         if threads > 1 and type(text) is str and pattern is None:
             cuts = _chunks.cuts(text, 16 * threads)
             if len(cuts) > 2:

@@ -40,7 +40,7 @@ cdef extern from *:
     /* The same for long outputs, without touching the objects: uses[idx[i]] counts the
        references, and bpl_add_refs adds them afterwards, once per table slot.  The loop then
        reads only the table (~8 bytes a piece, cache-resident) where bpl_fill_list writes the
-       count of an object scattered in memory per token: 3-4x faster on millions of tokens.
+       count of an object scattered in memory per token.
        Until bpl_add_refs runs, the list holds references it does not own: the caller lets no
        Python code see it in between (the table owns a reference to each object, so none
        can be freed meanwhile). */
