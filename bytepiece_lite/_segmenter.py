@@ -23,19 +23,6 @@ def single_key(mode: int, seed: int) -> int:
     return _backend.stream_key(seed, 0) if mode else 0
 
 
-def _size(text: Text, num_threads: int | None) -> int:
-    """The bytes of `text` as far as Segmenter.threads needs them: a str's code points, or
-    its UTF-8 length where that can change the choice (a non-ASCII str whose UTF-8, up to 4
-    bytes a code point, may cross the threshold that its code points do not).  Short texts,
-    the common call, never pay for the encoding."""
-    n = len(text)
-    if type(text) is str and num_threads != 1 and n < _threads.PARALLEL_MIN_BYTES:
-        least = _threads.PARALLEL_MIN_BYTES if num_threads is None else 2 * _threads.MIN_BYTES_PER_THREAD
-        if 4 * n >= least and not text.isascii():
-            n = len(text.encode("utf-8", "surrogatepass"))
-    return n
-
-
 def _batch_text(text: object) -> Text:
     """A batch item the core's quick check did not take, as the core takes it: NFC str
     (its threads encode it), or bytes."""
@@ -55,8 +42,9 @@ class Segmenter:
 
     @staticmethod
     def threads(size: int, num_threads: int | None) -> int:
-        """Threads for one text of `size` bytes (code points of a str): by default one below
-        PARALLEL_MIN_BYTES, else all cores; at most one per MIN_BYTES_PER_THREAD."""
+        """Threads for one text of `size` bytes (or code points of a str, a lower bound):
+        by default one below PARALLEL_MIN_BYTES, else all cores; at most one per
+        MIN_BYTES_PER_THREAD."""
         if num_threads is None and size < _threads.PARALLEL_MIN_BYTES or num_threads == 1:
             return 1
         return _threads.count(num_threads, max(1, size // _threads.MIN_BYTES_PER_THREAD))
@@ -65,14 +53,14 @@ class Segmenter:
             allowed_special, output: int, bos: bool = False, eos: bool = False):
         """The ids (a list, or a uint32 array for Output.ARRAYS) or pieces of one text, with
         `bos`/`eos` around the ids.  A long text is cut at chunk boundaries and its parts run
-        on a pool (a str's parts are NFC-normalized here and encoded by the threads); allowed
+        on a pool (a long str's parts are NFC-normalized and encoded by the threads); allowed
         special tokens cut it too.  Draws are keyed by absolute position, so the result is
         the whole text's either way."""
-        if type(text) is not str:
-            text = to_bytes(text)       # bytes as they are; any other type named in an error
-        threads = self.threads(_size(text, num_threads), num_threads)
         pattern = self.pattern(allowed_special)
-        if threads > 1 and type(text) is str and pattern is None:
+        # A str long enough in code points goes to the threads as it is; any other text is
+        # first made bytes (a shorter str whose UTF-8 is long enough then goes as bytes).
+        threads = self.threads(len(text), num_threads) if type(text) is str else 1
+        if threads > 1 and pattern is None:
             cuts = _chunks.cuts(text, 16 * threads)
             if len(cuts) > 2:
                 try:
@@ -81,6 +69,7 @@ class Segmenter:
                     to_bytes(text)      # the error message of the one-thread path
                     raise
         data = to_bytes(text)
+        threads = self.threads(len(data), num_threads)
         if pattern is not None and pattern.search(data):
             row = _special.encode_rows(self.vocab, self.special, [data], pattern, mode=mode,
                                        alpha=alpha, seed=seed, streams=[0],

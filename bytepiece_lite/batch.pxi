@@ -62,9 +62,9 @@ ctypedef struct BatchJob:
     int64_t* lens
     int8_t* kinds           # ... of this many bytes each (0 for bytes)
     int64_t* counts         # tokens of each text, or LONE_SURROGATE / PREPARE_FAILED
-    # A str text is quick-checked for NFC (text.pxi) by the thread that takes it, and if the
-    # check cannot clear it, replaced there by prepare(text) under the GIL while the other
-    # threads go on: sources[k] is the str it lies in from code point firsts[k] on.
+    # A long str text is quick-checked for NFC (text.pxi) by the thread that takes it, and if
+    # the check cannot clear it, replaced there by prepare(text) under the GIL while the other
+    # threads go on (batch_texts.pxi): sources[k] is the str it lies in from code point firsts[k] on.
     # Borrowed references (the _Batch owns the sources, prepare and errors), but for what
     # a thread prepared: that is owned (owned[k]) until the thread has encoded it.
     PyObject** sources

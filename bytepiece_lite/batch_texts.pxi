@@ -12,6 +12,9 @@ from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 from .contracts cimport MODE_DETERMINISTIC
 from .rng cimport stream_key_of
 
+cdef enum:
+    CHECK_IN_THREAD_FROM = 1 << 16  # code points from which a str is NFC-checked in its thread
+
 
 cdef int _point_at(BatchJob* job, Py_ssize_t k, object obj, int64_t first=0,
                    int64_t length=-1) except -1:
@@ -72,14 +75,14 @@ cdef int64_t _describe_texts(BatchJob* job, list texts, object source, const int
                              int64_t chain_from) except -1:
     """Point the job at every text: texts[k], or with `cuts` part k of `source`
     (source[cuts[k]:cuts[k + 1]]).  Through `prepare`, a text the core cannot take as it is
-    gets replaced: here, or for a str in the thread that takes it (see BatchJob).  With
+    gets replaced: here, or for a long str in the thread that takes it (see BatchJob).  With
     chain_from >= 0 the texts are consecutive parts of one text that starts there in its
     stream, each where the one before ends in UTF-8 bytes: the samplers' draws need that
     before the threads start, so then a str part is prepared here.  The total size in bytes
     (code points for str)."""
     cdef Py_ssize_t n = job.ntexts, k
     cdef int64_t total = 0, at = chain_from, length
-    cdef bint chained_draws = chain_from >= 0 and job.mode != MODE_DETERMINISTIC, prepared
+    cdef bint chained_draws = chain_from >= 0 and job.mode != MODE_DETERMINISTIC
     cdef object obj
     for k in range(n):
         if cuts is not None:
@@ -88,17 +91,19 @@ cdef int64_t _describe_texts(BatchJob* job, list texts, object source, const int
             _point_at(job, k, texts[k])     # raises TypeError for any other type
         else:
             job.kinds[k] = -1           # prepared below
-        prepared = prepare is not None and (
-            job.kinds[k] < 0 or job.kinds[k] > 0 and chained_draws
-            and not nfc_stable(job.ptrs[k], job.kinds[k], job.lens[k]))
-        if prepared:
+        # a long str is checked by its thread: the serial part of a call would otherwise
+        # grow with its text; a short one here, where it costs less than a GIL hop there
+        job.unchecked[k] = (prepare is not None and job.kinds[k] > 0 and not chained_draws
+                            and job.lens[k] >= CHECK_IN_THREAD_FROM)
+        if prepare is not None and not job.unchecked[k] and (
+                job.kinds[k] < 0 or job.kinds[k] > 0
+                and not nfc_stable(job.ptrs[k], job.kinds[k], job.lens[k])):
             obj = prepare(texts[k] if job.kinds[k] < 0 else _source_of(job, k))
             if chained_draws and type(obj) is str:
                 obj = obj.encode("utf-8")   # held to the end: 1 byte a byte, not up to 4
             held.append(obj)
             _point_at(job, k, obj)
         length = job.lens[k]
-        job.unchecked[k] = prepare is not None and not prepared and job.kinds[k] != 0
         job.keys[k] = stream_key_of(seed, k if streams is None else streams[k])
         if chain_from >= 0:
             job.starts[k] = at

@@ -5,7 +5,7 @@
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int32_t, int64_t, uint32_t
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdlib cimport free, realloc
 
 from .branchless cimport prefetch      # bpl_fill_list uses it
 from .contracts cimport BOS_ID, EOS_ID, ID_OFFSET
@@ -34,57 +34,6 @@ cdef extern from *:
     """
     void fill_list "bpl_fill_list"(list lst, Py_ssize_t at, tuple table, const int32_t* idx,
                                    Py_ssize_t n) noexcept
-
-cdef extern from *:
-    """
-    /* The same for long outputs, without touching the objects: uses[idx[i]] counts the
-       references, and bpl_add_refs adds them afterwards, once per table slot.  The loop then
-       reads only the table (~8 bytes a piece, cache-resident) where bpl_fill_list writes the
-       count of an object scattered in memory per token.
-       Until bpl_add_refs runs, the list holds references it does not own: the caller lets no
-       Python code see it in between (the table owns a reference to each object, so none
-       can be freed meanwhile). */
-    static inline void bpl_fill_counted(PyObject* list, Py_ssize_t at, PyObject* table,
-                                        const int32_t* idx, Py_ssize_t n, Py_ssize_t* uses) {
-        PyObject** tab = ((PyTupleObject*)table)->ob_item;
-        PyObject** out = ((PyListObject*)list)->ob_item + at;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            int32_t k = idx[i];
-            out[i] = tab[k];
-            uses[k]++;
-        }
-    }
-    /* Add the counted references and zero the counts.  Py_SET_REFCNT leaves immortal objects
-       (small ints, Python 3.12 on) alone, as Py_INCREF does. */
-    static void bpl_add_refs(PyObject* table, Py_ssize_t* uses) {
-        PyObject** tab = ((PyTupleObject*)table)->ob_item;
-        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(table); k++) {
-            if (uses[k]) {
-                Py_SET_REFCNT(tab[k], Py_REFCNT(tab[k]) + uses[k]);
-                uses[k] = 0;
-            }
-        }
-    }
-    """
-    void fill_counted "bpl_fill_counted"(list lst, Py_ssize_t at, tuple table,
-                                         const int32_t* idx, Py_ssize_t n,
-                                         Py_ssize_t* uses) noexcept
-    void add_refs "bpl_add_refs"(tuple table, Py_ssize_t* uses) noexcept
-
-
-cdef enum:
-    # Tokens from which a fill counts references (bpl_fill_counted) rather than writing
-    # them one by one: below, the count table (8 bytes a piece) costs more than it saves.
-    COUNT_REFS_FROM = 1 << 16
-
-
-cdef Py_ssize_t* _uses_for(tuple table, int64_t tokens) noexcept:
-    """A zeroed count table for a fill of `tokens` from `table`, or NULL (the fill then
-    writes each reference: also what an allocation failure falls back to)."""
-    if tokens < COUNT_REFS_FROM:
-        return NULL
-    return <Py_ssize_t*>calloc(len(table), sizeof(Py_ssize_t))
-
 
 cdef class _IdBuffer:
     """A block's output buffer handed to numpy without a copy (the array's base frees it):
@@ -188,23 +137,15 @@ cdef list _joined_list(BatchJob* job, tuple table, bint bos, bint eos):
     cdef int r
     cdef list result
     cdef object item
-    cdef Py_ssize_t* uses
     for r in range(job.nblocks):
         total += job.works[r].out_len
     result = PyList_New(total + bos + eos)
-    uses = _uses_for(table, total)
     for r in range(job.nblocks):
-        if uses != NULL:
-            fill_counted(result, pos, table, job.works[r].out, job.works[r].out_len, uses)
-        else:
-            fill_list(result, pos, table, job.works[r].out, job.works[r].out_len)
+        fill_list(result, pos, table, job.works[r].out, job.works[r].out_len)
         pos += job.works[r].out_len
         free(job.works[r].out)
         job.works[r].out = NULL
         job.works[r].out_cap = 0
-    if uses != NULL:
-        add_refs(table, uses)
-        free(uses)
     if bos:
         item = BOS_ID
         Py_INCREF(item)
@@ -227,7 +168,6 @@ cdef list _list_of(Work* w, tuple table):
     cdef int64_t i = w.out_len, k
     cdef void* p
     cdef list result = PyList_New(w.out_len)
-    cdef Py_ssize_t* uses = _uses_for(table, w.out_len)
     while i > 0:
         k = i - RELEASE_STEP if i > RELEASE_STEP else 0
         if k > 0:
@@ -235,14 +175,8 @@ cdef list _list_of(Work* w, tuple table):
             if p != NULL:
                 w.out = <int32_t*>p
                 w.out_cap = i
-        if uses != NULL:
-            fill_counted(result, k, table, w.out + k, i - k, uses)
-        else:
-            fill_list(result, k, table, w.out + k, i - k)
+        fill_list(result, k, table, w.out + k, i - k)
         i = k
-    if uses != NULL:
-        add_refs(table, uses)
-        free(uses)
     return result
 
 
@@ -255,42 +189,31 @@ cdef int _emit_rows(BatchJob* job, int first, list result, tuple table, bint bos
     cdef const int32_t* src
     cdef list row
     cdef object item
-    cdef Py_ssize_t* uses
     while b < job.nblocks and load_acquire(&job.done[b]):
         if job.works[b].out_len < 0:
             return job.nblocks      # out of memory: reported by the caller
         src = job.works[b].out
-        uses = _uses_for(table, job.works[b].out_len)
-        try:
-            for k in range(job.bounds[b], job.bounds[b + 1]):
-                if job.counts[k] < 0:
-                    continue            # a lone surrogate: reported by the caller
-                row = PyList_New(job.counts[k] + bos + eos)
-                if bos:
-                    item = BOS_ID
-                    Py_INCREF(item)
-                    PyList_SET_ITEM(row, 0, item)
-                if uses != NULL:
-                    fill_counted(row, bos, table, src, job.counts[k], uses)
-                else:
-                    fill_list(row, bos, table, src, job.counts[k])
-                if eos:
-                    item = EOS_ID
-                    Py_INCREF(item)
-                    PyList_SET_ITEM(row, job.counts[k] + bos, item)
-                src += job.counts[k]
-                # A row holds only ints or bytes, so it can never be part of a cycle: like a
-                # tuple of such objects it need not be tracked by the cycle collector, which
-                # would otherwise walk every row of the batch (more than once, as they are
-                # promoted through its generations), all of it serial.
-                PyObject_GC_UnTrack(row)
-                Py_INCREF(row)
-                PyList_SET_ITEM(result, k, row)
-        finally:
-            # before anything can raise past here (PyList_New): the rows own what they hold
-            if uses != NULL:
-                add_refs(table, uses)
-                free(uses)
+        for k in range(job.bounds[b], job.bounds[b + 1]):
+            if job.counts[k] < 0:
+                continue            # a lone surrogate: reported by the caller
+            row = PyList_New(job.counts[k] + bos + eos)
+            if bos:
+                item = BOS_ID
+                Py_INCREF(item)
+                PyList_SET_ITEM(row, 0, item)
+            fill_list(row, bos, table, src, job.counts[k])
+            if eos:
+                item = EOS_ID
+                Py_INCREF(item)
+                PyList_SET_ITEM(row, job.counts[k] + bos, item)
+            src += job.counts[k]
+            # A row holds only ints or bytes, so it can never be part of a cycle: like a
+            # tuple of such objects it need not be tracked by the cycle collector, which
+            # would otherwise walk every row of the batch (more than once, as they are
+            # promoted through its generations), all of it serial.
+            PyObject_GC_UnTrack(row)
+            Py_INCREF(row)
+            PyList_SET_ITEM(result, k, row)
         # this block's ids are rows now: its buffer is not read again
         free(job.works[b].out)
         job.works[b].out = NULL

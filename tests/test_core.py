@@ -293,10 +293,10 @@ def test_encode_parts_is_the_whole_text_and_checks_its_cuts(backend):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_what_prepare_raises_in_a_thread_reaches_the_caller(threads):
-    # A str the quick check cannot clear is prepared by the thread that takes it; what
+    # A long str the quick check cannot clear is prepared by the thread that takes it; what
     # prepare raises there (or a wrong type it returns) is raised by the call.
     vocab = Tokenizer(vocab_counts({}), backend="native")._seg.vocab
-    texts = ["ab"] * 8 + ["cafe\u0301"] + ["ab"] * 8
+    texts = ["ab"] * 8 + ["cafe\u0301 " + "ab" * 40000] + ["ab"] * 8
 
     def fails(text):
         raise KeyError(text)

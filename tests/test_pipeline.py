@@ -163,7 +163,10 @@ def test_one_str_text_on_many_threads_equals_its_nfc_utf8_on_one(backend, sample
     # the draws are keyed by positions in the UTF-8 of NFC(text), as for the whole.
     monkeypatch.setattr(_threads, "MIN_BYTES_PER_THREAD", 64)
     tok = small_vocab_tokenizer(backend)
-    text = "\n".join(_STR_LINES[i % 7] + "ab" * (i % 5) for i in range(500))
+    # the parts NFC changes come first; the later ones are NFC already, with 2- and 4-byte
+    # code points, so that their positions in the UTF-8 are not their code points'
+    text = "\n".join(_STR_LINES[i % 7] + "ab" * (i % 5) for i in range(100)) + "\n" + \
+        "\n".join(("今天 ab 天气", "ab 😀 ba")[i % 2] + "ab" * (i % 5) for i in range(400))
     data = unicodedata.normalize("NFC", text).encode()
     assert "\u212a" in text and "e\u0301" in text
     for alpha in (None, 0.3):
@@ -179,11 +182,26 @@ def test_one_str_text_on_many_threads_equals_its_nfc_utf8_on_one(backend, sample
         tok.encode(text[:3001] + "\ud800" + text[3001:], num_threads=2)
 
 
+@pytest.mark.parametrize("sampler", ["viterbi", "exact"])
+def test_a_long_str_is_normalized_by_the_threads(sampler):
+    # Parts of 64K code points and more are quick-checked and normalized by the thread that
+    # takes them (shorter ones before the threads start): the same result as one thread.
+    tok = small_vocab_tokenizer("native")
+    text = "\n".join(_STR_LINES[i % 7] + "ab" * (i % 5) for i in range(220000))
+    data = unicodedata.normalize("NFC", text).encode()
+    assert len(text) > 2 * 16 * (1 << 16)      # 32 parts on 2 threads, each long enough
+    for alpha in (None, 0.3):
+        whole = tok.encode(data, alpha, sampler=sampler, seed=3, num_threads=1)
+        assert tok.encode(text, alpha, sampler=sampler, seed=3, num_threads=2) == whole
+        assert tok.encode_to_numpy(text, alpha, sampler=sampler, seed=3,
+                                   num_threads=2).tolist() == whole
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_long_results_hold_one_reference_per_token(threads):
-    # Long lists are filled without writing reference counts; the counts are added once per
-    # piece afterwards.  Each list must own exactly one reference per item: dropping it must
-    # give back as many as it holds (ids above 256, which no Python version makes immortal).
+    # The core fills lists (single texts, the joined parts of a long one, batch rows) from
+    # its tables of shared objects.  Each list must own exactly one reference per item:
+    # dropping it gives back as many as it holds (ids above 256, never immortal).
     tok = small_vocab_tokenizer("native")
     text = "ab ba ab\n" * 40000
     for call in (lambda: tok.encode(text, num_threads=threads),
