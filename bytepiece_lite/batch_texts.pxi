@@ -13,7 +13,10 @@ from .contracts cimport MODE_DETERMINISTIC
 from .rng cimport stream_key_of
 
 cdef enum:
-    CHECK_IN_THREAD_FROM = 1 << 16  # code points from which a str is NFC-checked in its thread
+    # Code points from which a str is NFC-checked in its thread: a GIL hop there (~1 us)
+    # is cheap against the check of this many (the parts of a 1M-code-point text on 16
+    # threads are longer), and a batch of lines keeps its checks up front.
+    CHECK_IN_THREAD_FROM = 1 << 12
 
 
 cdef int _point_at(BatchJob* job, Py_ssize_t k, object obj, int64_t first=0,
