@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import re
+import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -200,8 +202,22 @@ def _pool(workers: int, executor: Executor | None, bnlm: Bnlm | None = None) -> 
         yield executor
         return
     init = (_install_bnlm, (bnlm,)) if bnlm is not None else (None, ())
-    with ProcessPoolExecutor(max_workers=workers, initializer=init[0], initargs=init[1]) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
+                             initializer=init[0], initargs=init[1]) as pool:
         yield pool
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """How our pool's workers start.  fork is the quickest (a worker inherits the n-gram
+    model) and safe while this process runs no other Python thread.  Another thread (a
+    tokenizer's pool, a data loader's, Dask's) may hold a lock when fork() copies the
+    process, and the child then waits on it forever: the workers then start from a
+    forkserver, a clean process.  (Native threads are not counted: numpy's OpenBLAS starts
+    one at import, and it guards fork() itself.)  A platform whose default is not fork
+    (spawn on macOS and Windows, forkserver from Python 3.14) keeps its default."""
+    if multiprocessing.get_start_method() != "fork" or threading.active_count() == 1:
+        return multiprocessing.get_context()
+    return multiprocessing.get_context("forkserver")
 
 
 class Trainer:
@@ -265,6 +281,9 @@ class Trainer:
 
         ``workers=N`` runs the two passes over the corpus on N local processes; ``executor``
         runs them on any ``concurrent.futures.Executor`` instead.  The result is the same.
+        The processes are forked while this process runs no other Python thread; with other
+        threads running they start from a forkserver (forking then can deadlock), which imports the
+        main script again: a script then needs its ``if __name__ == "__main__":`` guard.
 
         >>> t = Trainer(order=4, max_vocab_size=300, min_count=2)
         >>> t.train([["ab ab ab\\n"] * 50, ["cd cd\\n"] * 5], weights=[1, 20], progress=False)

@@ -1,9 +1,13 @@
 """The trainer against upstream's own output (goldens) and a literal reference of docs/semantics.md, "Training"."""
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +63,42 @@ def test_result_does_not_depend_on_workers(small_lines):
         t.train(small_lines[:4000], workers=workers, progress=False)
         models.append({s: _model.to_json(m) for s, m in t.models.items()})
     assert models[0] == models[1]
+
+
+CORPUS_LINES = ["今天天气不错\n", "the weather is nice today\n", "天气很好\n"]
+_START_METHODS = r"""
+import hashlib, threading
+from bytepiece_lite import model
+from bytepiece_lite.trainer import Trainer, _process_context
+
+if __name__ == "__main__":
+    print(_process_context().get_start_method())
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()                   # a thread that may hold a lock when the workers start
+    print(_process_context().get_start_method())
+    t = Trainer(max_vocab_size=300, min_count=2)
+    t.train(%r * 300, workers=2, progress=False)
+    stop.set()
+    other.join()
+    print(hashlib.sha256(model.to_json(t.models[300])).hexdigest())
+""" % (CORPUS_LINES,)
+
+
+def test_workers_are_forked_only_without_other_threads(tmp_path):
+    # A fresh interpreter: no other Python thread, so its workers fork; with another thread
+    # running, a fork could copy a lock that thread holds, so they start from a forkserver
+    # (which imports the main script again, as __mp_main__: hence the guard).
+    script = tmp_path / "train_with_a_thread.py"
+    script.write_text(_START_METHODS, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         encoding="utf-8", timeout=300)
+    assert out.returncode == 0, out.stderr
+    default = multiprocessing.get_start_method()
+    methods = ["fork", "forkserver"] if default == "fork" else [default, default]
+    local = Trainer(max_vocab_size=300, min_count=2)
+    local.train(CORPUS_LINES * 300, progress=False)
+    assert out.stdout.split() == methods + [hashlib.sha256(_model.to_json(local.models[300])).hexdigest()]
 
 
 def test_dask_executor_gives_the_same_model(small_lines):
