@@ -5,7 +5,9 @@
 # The texts are cut into blocks of about equal size that the pool threads and the calling
 # thread take in turn (an atomic counter).  The calling thread also turns each finished block
 # into Python objects (that needs the GIL, so it is serial): the pool threads take more blocks
-# meanwhile, and the serial part overlaps the parallel one.
+# meanwhile, and the serial part overlaps the parallel one.  The one result of a long text's
+# parts is known in size only at the end: all threads then copy the blocks into it
+# (results.pxi, _fill_joined).
 
 from cpython.bytes cimport PyBytes_AS_STRING
 from cpython.list cimport PyList_New
@@ -80,6 +82,16 @@ ctypedef struct BatchJob:
     int nblocks
     int next_block          # the next block to take (atomic)
     int cancelled           # set (atomic) when the calling thread was interrupted
+    # The one list or array of a text's parts (results.pxi, _fill_joined), filled once every
+    # block is segmented, by every thread: block b's tokens go to fill_at[b] on.
+    int64_t* fill_at
+    PyObject** fill_items   # the list's items (borrowed from fill_table, counted later) ...
+    uint32_t* fill_ids      # ... or the array's ids
+    PyObject* const* fill_table
+    int32_t** fill_counts   # per thread slot: how often it wrote each table object
+    int fill_next           # the next block to fill (atomic)
+    int fill_slot           # the next thread slot (atomic), of fill_slots
+    int fill_slots
 
 
 cdef int _take_block(BatchJob* job, bint caller) noexcept nogil:
@@ -165,6 +177,12 @@ def _work_blocks(_Batch batch not None):
             pass
 
 
+def _fill_blocks(_Batch batch not None):
+    """A pool thread's part of filling a joined result (results.pxi)."""
+    with nogil:
+        _fill_some(&batch.job)
+
+
 cdef void _job_free(BatchJob* job) noexcept:
     cdef int r
     if job.works != NULL:
@@ -172,6 +190,11 @@ cdef void _job_free(BatchJob* job) noexcept:
             work_free(&job.works[r])
     free(job.works)
     free(job.done)
+    free(job.fill_at)
+    if job.fill_counts != NULL:
+        for r in range(job.fill_slots):
+            free(job.fill_counts[r])
+    free(job.fill_counts)
     free(job.bounds)
     free(job.keys)
     free(job.starts)
@@ -316,11 +339,10 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         if job.counts[k] == LONE_SURROGATE:
             _source_of(job, k).encode("utf-8")   # raises UnicodeEncodeError, naming the character
     if cuts is not None:
-        if output == OUTPUT_ARRAYS:
-            return _to_arrays(job, n, bos, eos, True)
-        return _joined_list(job, pieces if output == OUTPUT_PIECES else ids,
-                            bos and output == OUTPUT_IDS, eos and output == OUTPUT_IDS)
+        return _fill_joined(owner, pieces if output == OUTPUT_PIECES else ids, output,
+                            bos and output != OUTPUT_PIECES, eos and output != OUTPUT_PIECES,
+                            num_threads, executor)
     if output == OUTPUT_ARRAYS:
-        return _to_arrays(job, n, bos, eos, False)
+        return _to_arrays(job, n, bos, eos)
     _emit_rows(job, emitted, result, table, bos, eos)
     return result

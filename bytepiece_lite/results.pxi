@@ -3,9 +3,10 @@
 # _core.pyx after batch.pxi (whose BatchJob it reads).
 
 from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int32_t, int64_t, uint32_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 
 from .branchless cimport prefetch      # bpl_fill_list uses it
 from .contracts cimport BOS_ID, EOS_ID, ID_OFFSET
@@ -13,6 +14,9 @@ from .scratch cimport Work
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object)
+    ctypedef struct PyListObject:
+        PyObject** ob_item
+    PyObject** PySequence_Fast_ITEMS(object)
 
 cdef extern from *:
     """
@@ -81,79 +85,162 @@ cdef object _take_ids(Work* w):
     return _np.frombuffer(owner, dtype=_np.uint32)
 
 
-cdef object _to_arrays(BatchJob* job, Py_ssize_t n, bint bos, bint eos, bint joined):
-    """(ids, offsets) of the texts, or with `joined` (the texts are parts of one text) the
-    ids alone, with bos/eos around the whole."""
+cdef object _to_arrays(BatchJob* job, Py_ssize_t n, bint bos, bint eos):
+    """(ids, offsets) of the texts, bos/eos around each text's ids."""
     cdef Py_ssize_t k, i, r
     cdef int64_t total = 0, pos = 0
     cdef const int32_t* src
-    cdef bint each_bos = bos and not joined, each_eos = eos and not joined
     for k in range(n):
-        total += job.counts[k] + each_bos + each_eos
-    if joined:
-        total += bos + eos
+        total += job.counts[k] + bos + eos
     offsets = _np.empty(n + 1, dtype=_np.int64)
     cdef int64_t[::1] offv = offsets
     offv[0] = 0
     if job.nblocks == 1 and not bos and not eos and total > 0:
         for k in range(n):
             offv[k + 1] = offv[k] + job.counts[k]
-        ids = _take_ids(&job.works[0])
-        return ids if joined else (ids, offsets)
+        return _take_ids(&job.works[0]), offsets
     ids = _np.empty(total, dtype=_np.uint32)
     cdef uint32_t[::1] idv = ids
-    if joined and bos:
-        idv[pos] = BOS_ID
-        pos += 1
     for r in range(job.nblocks):
         src = job.works[r].out
         for k in range(job.bounds[r], job.bounds[r + 1]):
-            if each_bos:
+            if bos:
                 idv[pos] = BOS_ID
                 pos += 1
             for i in range(job.counts[k]):
                 idv[pos + i] = <uint32_t>(src[i] + ID_OFFSET)
             pos += job.counts[k]
             src += job.counts[k]
-            if each_eos:
+            if eos:
                 idv[pos] = EOS_ID
                 pos += 1
             offv[k + 1] = pos
-        if joined:
-            # copied: give the block's memory back now, not when the call ends
-            free(job.works[r].out)
-            job.works[r].out = NULL
-            job.works[r].out_cap = 0
-    if joined and eos:
-        idv[pos] = EOS_ID
-    return ids if joined else (ids, offsets)
+    return ids, offsets
 
 
-cdef list _joined_list(BatchJob* job, tuple table, bint bos, bint eos):
-    """One list of all the blocks' pieces (parts of one text) as table's objects, bos/eos
-    around it.  Each block's buffer is freed once it is in the list: the list's pages are
-    only touched as it fills (a fresh calloc), so the call peaks at about the list itself."""
-    cdef int64_t total = 0, pos = bos
-    cdef int r
-    cdef list result
-    cdef object item
+cdef enum:
+    FILLED = 2              # job.done[b] once block b is copied into the joined result
+
+
+cdef void _fill_some(BatchJob* job) noexcept nogil:
+    """Copy blocks of a joined result into it (see _fill_joined) until none is left: ids
+    into the array, or table objects into the list, where this thread's slot counts the
+    references they need (reference counts are written under the GIL, afterwards: only
+    that thread may write them).  Each block's buffer is freed once copied."""
+    cdef int b, slot = fetch_add(&job.fill_slot)
+    cdef int64_t i, n
+    cdef const int32_t* src
+    cdef int32_t* counts
+    cdef PyObject** items
+    cdef uint32_t* ids
+    if slot >= job.fill_slots:
+        return                  # a task that started after the blocks were all taken
+    counts = job.fill_counts[slot] if job.fill_items != NULL else NULL
+    while True:
+        b = fetch_add(&job.fill_next)
+        if b >= job.nblocks:
+            return
+        src = job.works[b].out
+        n = job.works[b].out_len
+        if job.fill_items != NULL:
+            items = job.fill_items + job.fill_at[b]
+            for i in range(n):
+                items[i] = <PyObject*>job.fill_table[src[i]]
+                counts[src[i]] += 1
+        else:
+            ids = job.fill_ids + job.fill_at[b]
+            for i in range(n):
+                ids[i] = <uint32_t>(src[i] + ID_OFFSET)
+        free(job.works[b].out)
+        job.works[b].out = NULL
+        job.works[b].out_cap = 0
+        store_release(&job.done[b], FILLED)
+
+
+cdef object _fill_joined(_Batch owner, tuple table, int output, bint bos, bint eos,
+                         int num_threads, object executor):
+    """The one result of a text's parts, once all are segmented: a list of table's objects,
+    or (OUTPUT_ARRAYS) an array of ids, with bos/eos around it.  The blocks are copied into
+    it by num_threads threads at once (the result is fresh memory, faulted in by the thread
+    that writes it first), so that the copy is not a serial tail of the call; the list's
+    references are then counted once per table object, not once per token.
+
+    Until then the list holds borrowed references, so nothing may raise between its
+    creation and the counting: this thread copies whatever no task took, and waits (without
+    the GIL, so no signal can interrupt it) for the blocks a task took, which are only
+    copies in progress."""
+    cdef BatchJob* job = &owner.job
+    cdef int64_t pos = bos
+    cdef Py_ssize_t j, v = len(table)
+    cdef int r, s, threads = num_threads if executor is not None and job.nblocks > 1 else 1
+    cdef int64_t c
+    cdef object item, result
+    cdef uint32_t[::1] idv
+    if job.nblocks == 1 and output == OUTPUT_ARRAYS and not bos and not eos and job.works[0].out_len > 0:
+        return _take_ids(&job.works[0])
+    if threads > job.nblocks:
+        threads = job.nblocks
+    job.fill_at = <int64_t*>malloc(job.nblocks * sizeof(int64_t))
+    if job.fill_at == NULL:
+        raise MemoryError()
     for r in range(job.nblocks):
-        total += job.works[r].out_len
-    result = PyList_New(total + bos + eos)
-    for r in range(job.nblocks):
-        fill_list(result, pos, table, job.works[r].out, job.works[r].out_len)
+        job.fill_at[r] = pos
         pos += job.works[r].out_len
-        free(job.works[r].out)
-        job.works[r].out = NULL
-        job.works[r].out_cap = 0
-    if bos:
-        item = BOS_ID
-        Py_INCREF(item)
-        PyList_SET_ITEM(result, 0, item)
-    if eos:
-        item = EOS_ID
-        Py_INCREF(item)
-        PyList_SET_ITEM(result, pos, item)
+    job.fill_slots = threads
+    if output == OUTPUT_ARRAYS:
+        result = _np.empty(pos + eos, dtype=_np.uint32)
+        if pos + eos == 0:
+            return result
+        idv = result
+        job.fill_ids = &idv[0]
+        if bos:
+            job.fill_ids[0] = BOS_ID
+        if eos:
+            job.fill_ids[pos] = EOS_ID
+    else:
+        if pos + eos == 0:
+            return []
+        job.fill_counts = <int32_t**>calloc(threads, sizeof(int32_t*))
+        if job.fill_counts == NULL:
+            raise MemoryError()
+        for s in range(threads):
+            job.fill_counts[s] = <int32_t*>calloc(v, sizeof(int32_t))
+            if job.fill_counts[s] == NULL:
+                raise MemoryError()
+        result = PyList_New(pos + eos)
+        job.fill_items = (<PyListObject*>result).ob_item
+        job.fill_table = PySequence_Fast_ITEMS(table)
+    error = None
+    for s in range(threads - 1):
+        try:
+            executor.submit(_fill_blocks, owner)    # holds owner: the job outlives the task
+        except BaseException as exc:                # raised once the list is consistent
+            error = exc
+            break
+    with nogil:
+        _fill_some(job)
+        for r in range(job.nblocks):
+            while load_acquire(&job.done[r]) != FILLED:
+                pass
+    if job.fill_items != NULL:
+        for j in range(v):
+            c = 0
+            for s in range(threads):
+                c += job.fill_counts[s][j]
+            item = table[j]
+            while c > 0:
+                Py_INCREF(item)
+                c -= 1
+        if bos:
+            item = BOS_ID
+            Py_INCREF(item)
+            PyList_SET_ITEM(result, 0, item)
+        if eos:
+            item = EOS_ID
+            Py_INCREF(item)
+            PyList_SET_ITEM(result, pos, item)
+    if error is not None:
+        raise error
     return result
 
 

@@ -201,7 +201,8 @@ def test_a_long_str_is_normalized_by_the_threads(sampler):
 def test_long_results_hold_one_reference_per_token(threads):
     # The core fills lists (single texts, the joined parts of a long one, batch rows) from
     # its tables of shared objects.  Each list must own exactly one reference per item:
-    # dropping it gives back as many as it holds (ids above 256, never immortal).
+    # making it takes as many as it holds, dropping it gives them back (ids above 256,
+    # never immortal; the table's objects are the same from call to call).
     tok = small_vocab_tokenizer("native")
     text = "ab ba ab\n" * 40000
     for call in (lambda: tok.encode(text, num_threads=threads),
@@ -213,10 +214,14 @@ def test_long_results_hold_one_reference_per_token(threads):
         for item in result:
             counts[id(item)] = counts.get(id(item), 0) + 1
         items = {id(x): x for x in result if not isinstance(x, int) or x > 256}
-        held = {k: sys.getrefcount(x) for k, x in items.items()}
+        del result
+        before = {k: sys.getrefcount(x) for k, x in items.items()}
+        result = call()
+        for k, x in items.items():
+            assert sys.getrefcount(x) - before[k] == counts[k], x
         del result
         for k, x in items.items():
-            assert held[k] - sys.getrefcount(x) == counts[k], x
+            assert sys.getrefcount(x) == before[k], x
 
 
 # ------------------------------------------------------------------ corpus encoding CLI
