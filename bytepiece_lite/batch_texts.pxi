@@ -86,7 +86,7 @@ cdef int64_t _describe_texts(BatchJob* job, list texts, object source, const int
     cdef Py_ssize_t n = job.ntexts, k
     cdef int64_t total = 0, at = chain_from, length
     cdef bint chained_draws = chain_from >= 0 and job.mode != MODE_DETERMINISTIC
-    cdef object obj
+    cdef object obj, text
     for k in range(n):
         if cuts is not None:
             _point_at(job, k, source, cuts[k], cuts[k + 1] - cuts[k])
@@ -101,11 +101,16 @@ cdef int64_t _describe_texts(BatchJob* job, list texts, object source, const int
         if prepare is not None and not job.unchecked[k] and (
                 job.kinds[k] < 0 or job.kinds[k] > 0
                 and not nfc_stable(job.ptrs[k], job.kinds[k], job.lens[k])):
-            obj = prepare(texts[k] if job.kinds[k] < 0 else _source_of(job, k))
-            if chained_draws and type(obj) is str:
-                obj = obj.encode("utf-8")   # held to the end: 1 byte a byte, not up to 4
-            held.append(obj)
-            _point_at(job, k, obj)
+            text = texts[k] if job.kinds[k] < 0 else _source_of(job, k)
+            obj = prepare(text)
+            # prepare() gives back the text itself when it is NFC already (a script the
+            # quick check does not know): the job goes on pointing into the source, and the
+            # thread that takes it encodes it
+            if obj is not text or job.kinds[k] < 0:
+                if chained_draws and type(obj) is str:
+                    obj = obj.encode("utf-8")   # held to the end: 1 byte a byte, not up to 4
+                held.append(obj)
+                _point_at(job, k, obj)
         length = job.lens[k]
         job.keys[k] = stream_key_of(seed, k if streams is None else streams[k])
         if chain_from >= 0:
