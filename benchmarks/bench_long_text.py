@@ -46,7 +46,7 @@ def compare(calls: dict, threads: int, rounds: int, size: int) -> None:
               f"({min(ratios):.2f}-{max(ratios):.2f})")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--corpus", nargs="+", required=True)
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--sizes", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     tok = Tokenizer(args.model)
     text = text_of(args.corpus, args.mb)
     data = text.encode("utf-8")

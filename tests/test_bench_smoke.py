@@ -11,6 +11,7 @@ sys.path.insert(0, str(BENCH))
 
 import ab_builds  # noqa: E402
 import bench  # noqa: E402
+import bench_long_text  # noqa: E402
 import sampling_distribution  # noqa: E402
 
 
@@ -68,3 +69,19 @@ def test_ab_builds_times_a_statement_under_two_builds(tmp_path):
     ratios = ab_builds.main([build, build, "tok.encode(b, alpha=0.1, seed=1)", "--model", model,
                              "--corpus", *corpus, "--bytes", "20000", "--rounds", "2"])
     assert list(ratios) == corpus and all(r > 0 for r in ratios.values())
+
+
+def test_long_text_benchmark_times_every_call_on_1_and_2_threads(tmp_path, capsys):
+    import re
+
+    import bytepiece_lite
+    model = str(Path(bytepiece_lite.__file__).resolve().parent / "data" / "default.model.zip")
+    bench_long_text.main(["--model", model, "--corpus", *_corpus(tmp_path), "--mb", "0.2",
+                          "--rounds", "1", "--sizes"])
+    out = capsys.readouterr().out
+    rows = re.findall(r"^  (\S.*?\)?)\s+1 thread\s+([\d.]+) MB/s\s+2 threads\s+([\d.]+) MB/s\s+x([\d.]+)",
+                      out, re.M)
+    assert [r[0] for r in rows] == ["encode(str)", "encode_to_numpy(str)", "encode_to_numpy(bytes)",
+                                    "tokenize(str, alpha=0.1)", "encode(str, alpha=0.1, exact)"]
+    assert all(float(x) > 0 for r in rows for x in r[1:])
+    assert re.search(r"^\s+64 KB  2 threads x[\d.]+", out, re.M)
