@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _backend, _chunks, _special, _threads
 from ._contracts import BOS_ID, EOS_ID, Backend, Output
-from .normalize import nfc, to_bytes
+from .normalize import nfc, nfc_utf8, to_bytes
 
 __all__ = ["Segmenter"]
 
@@ -94,11 +94,11 @@ class Segmenter:
     def _parts(self, text: Text, cuts: list[int], mode: int, alpha: float, seed: int,
                threads: int, output: int, bos: bool, eos: bool):
         """One text cut at chunk boundaries `cuts`, its parts segmented on `threads` (a str's
-        NFC-normalized by them, part by part)."""
+        NFC-normalized by them, part by part: a part that changes becomes its UTF-8 at once)."""
         return self.vocab.encode_parts(text, np.array(cuts, dtype=np.int64), mode=mode,
                                        alpha=alpha, seed=seed, num_threads=threads,
                                        executor=_threads.executor(threads), output=output,
-                                       bos=bos, eos=eos, prepare=nfc)
+                                       bos=bos, eos=eos, prepare=nfc_utf8)
 
     def batch(self, data: list, mode: int, alpha: float, seed: int, num_threads: int | None,
               output: int, bos: bool, eos: bool, allowed_special):

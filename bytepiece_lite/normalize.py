@@ -30,6 +30,19 @@ def nfc(text: str) -> str:
     return text if spans is None else "".join(s[a:b] for s, a, b in spans)
 
 
+def nfc_utf8(text: str) -> str | bytes:
+    """`text` itself if it is NFC, else the UTF-8 of NFC(text), joined from the spans that
+    make it up without building the normalized str first.  (A lone surrogate, which has no
+    UTF-8, leaves `text` as it is, for the caller's encoder to report.)
+
+    >>> nfc_utf8("cafe\u0301"), nfc_utf8("café")
+    (b'caf\xc3\xa9', 'café')
+    """
+    spans = _nfc_spans(text)
+    data = None if spans is None else utf8_join(spans)
+    return text if data is None else data
+
+
 def _nfc_spans(text: str) -> list[tuple[str, int, int]] | None:
     """None if `text` is NFC, else spans (str, start, end) that make up NFC(text)."""
     if type(text) is not str:
