@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 
-__all__ = ["MIN_BYTES_PER_THREAD", "PARALLEL_MIN_BYTES", "count", "cores", "executor"]
+__all__ = ["MIN_BYTES_PER_THREAD", "PARALLEL_MIN_BYTES", "Pool", "count", "cores", "executor"]
 
 #: Small batches are not worth a thread hop: by default a batch runs at most one thread per
 #: this many bytes.
@@ -33,11 +34,53 @@ def count(num_threads: int | None, items: int) -> int:
     return max(1, min(num_threads, items))
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
+class Pool(Executor):
+    """A fixed set of daemon threads taking tasks from one queue.
+
+    Not concurrent.futures.ThreadPoolExecutor: it starts its threads on demand, inside
+    submit(), and the interpreter's exit waits for them.  A Ctrl-C that lands while submit()
+    starts one leaves a thread registered nowhere, which the exit then waits for forever.
+    These threads are all running before the pool is handed out, and the exit never waits
+    for them (a call still running then stops with the interpreter, as a C library's
+    threads do; the calls themselves wait for their tasks).
+
+    >>> Pool(2).submit(sum, [1, 2]).result()
+    3
+    """
+
+    def __init__(self, threads: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        for k in range(threads):
+            threading.Thread(target=_serve, args=(self._tasks,), name=f"bytepiece-lite_{k}",
+                             daemon=True).start()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self._tasks.put((future, fn, args, kwargs))
+        return future
+
+
+def _serve(tasks: queue.SimpleQueue) -> None:
+    """A pool thread: run the tasks as they come (a cancelled one is skipped)."""
+    while True:
+        future, fn, args, kwargs = tasks.get()
+        if future.set_running_or_notify_cancel():
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+                del result
+        # what the task held (a batch and its texts) is not kept while the thread waits
+        del future, fn, args, kwargs
+
+
+_pools: dict[int, Pool] = {}
 _pools_lock = threading.Lock()
 
 
-def executor(threads: int) -> ThreadPoolExecutor | None:
+def executor(threads: int) -> Pool | None:
     """A shared pool for `threads` threads (None for one: the caller's own thread does the
     work).  Threads do not survive fork: see _reset."""
     if threads <= 1:
@@ -45,7 +88,7 @@ def executor(threads: int) -> ThreadPoolExecutor | None:
     with _pools_lock:
         pool = _pools.get(threads)
         if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="bytepiece-lite")
+            pool = _pools[threads] = Pool(threads)
         return pool
 
 

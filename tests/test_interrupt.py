@@ -45,3 +45,21 @@ def test_a_long_call_stops_soon_after_ctrl_c(tmp_path):
         *name, what, seconds = line.split()
         # each call takes seconds uninterrupted; the bound is generous for a loaded machine
         assert what == "interrupted" and float(seconds) < 1.5, line
+
+
+EXIT_CHILD = textwrap.dedent('''
+    import threading
+    from bytepiece_lite import _threads
+    never = threading.Event()
+    _threads.executor(2).submit(never.wait)     # a pool thread that is busy forever
+    print("leaving")
+''')
+
+
+def test_the_exit_never_waits_for_the_pool():
+    # The pool's threads are daemons: were the exit to wait for them, as it does for
+    # concurrent.futures' pools, a thread that a Ctrl-C left unregistered while a pool
+    # started it would keep the process from ever ending.
+    proc = subprocess.run([sys.executable, "-c", EXIT_CHILD], capture_output=True, text=True,
+                          timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "leaving\n"), proc.stderr
