@@ -84,14 +84,13 @@ def to_bytes(text: str | bytes) -> bytes:
     if type(text) is bytes:
         return text
     if isinstance(text, str):
-        spans = _nfc_spans(text)
-        # The spans' UTF-8 joined without joining the str first (a str can take 4 bytes a
-        # character); None at a lone surrogate, which str.encode then reports.
-        data = None if spans is None else utf8_join(spans)
-        if data is not None:
+        data = nfc_utf8(text)
+        if type(data) is bytes:
             return data
         try:
-            return (text if spans is None else nfc(text)).encode("utf-8")
+            # text itself: NFC already, or holding a lone surrogate, which encode reports
+            # (at its index in the caller's text)
+            return data.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ValueError(
                 f"text is not valid Unicode: {exc.reason} at index {exc.start} "
