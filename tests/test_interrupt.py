@@ -11,6 +11,9 @@ import pytest
 CHILD = textwrap.dedent('''
     import faulthandler, os, signal, threading, time
     faulthandler.dump_traceback_later(100, exit=True)   # a hang shows where it is
+    # A background job of a non-interactive shell (a CI script's `cmd &`) starts with SIGINT
+    # ignored, which Python then keeps: Ctrl-C's handler is installed here, not inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from bytepiece_lite import Tokenizer
     tok = Tokenizer.default()
     line = ("the quick brown fox jumps over the lazy dog " * 900_000).encode()   # 40 MB, one line
@@ -22,14 +25,16 @@ CHILD = textwrap.dedent('''
         "batch arrays": lambda: tok.encode_batch_to_numpy(lines, 0.1, seed=1, num_threads=1),
     }
     expect = tok.encode("still fine")
+    DELAY = 0.1
     for name, call in calls.items():
-        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        # the fastest call (the batch on 2 threads) takes ~0.3 s here: the signal comes well before
+        threading.Timer(DELAY, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         t0 = time.perf_counter()
         try:
             call()
             print(name, "finished", time.perf_counter() - t0)
         except KeyboardInterrupt:
-            print(name, "interrupted", time.perf_counter() - t0 - 0.3)
+            print(name, "interrupted", time.perf_counter() - t0 - DELAY)
         assert tok.encode("still fine") == expect
 ''')
 
