@@ -4,6 +4,7 @@
 #
 #   scripts/sanitize.sh                               # all of tests/
 #   scripts/sanitize.sh tests/test_core.py -k batch   # a subset
+#   JOBS=2 scripts/sanitize.sh                        # in 2 processes at once
 #
 # The Python process gets libasan (and libubsan) through LD_PRELOAD, since the interpreter
 # itself is not built with ASan; PYTHONMALLOC=malloc sends Python's allocations through
@@ -49,7 +50,32 @@ export PYTHONMALLOC=malloc
 export PYTHONPATH="$work"
 # the instrumented copy, not an installed one
 "$python" -c "import bytepiece_lite._core as c, sys; assert c.__file__.startswith('$work'), c.__file__"
+# JOBS=N runs the tests in N processes at once, each every N-th test (BPL_SHARD, in
+# tests/conftest.py), each printing to a log shown when all have ended.
+jobs=${JOBS:-1}
 status=0
-"$python" -m pytest -q -p no:cacheprovider "${@:-tests}" || status=$?
+if [ "$jobs" -le 1 ]; then
+    "$python" -m pytest -q -p no:cacheprovider "${@:-tests}" || status=$?
+else
+    pids=()
+    for k in $(seq 1 "$jobs"); do
+        BPL_SHARD="$k/$jobs" "$python" -m pytest -q -p no:cacheprovider "${@:-tests}" \
+            > "shard$k.log" 2>&1 &
+        pids+=($!)
+    done
+    # pytest's 5 (nothing collected) from a shard is no failure while another ran tests
+    all_empty=1
+    for k in $(seq 1 "$jobs"); do
+        rc=0
+        wait "${pids[$((k - 1))]}" || rc=$?
+        echo "=== shard $k/$jobs: pytest exit $rc ==="
+        cat "shard$k.log"
+        if [ $rc -ne 5 ]; then
+            all_empty=0
+            [ $rc -eq 0 ] || status=$rc
+        fi
+    done
+    [ $all_empty -eq 0 ] || status=5
+fi
 echo "sanitize.sh: build $((built - start)) s, tests $(( $(date +%s) - built )) s, pytest exit $status"
 exit $status
