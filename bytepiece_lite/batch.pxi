@@ -326,10 +326,15 @@ cdef object run_batch(const Trie* trie, tuple pieces, tuple ids, list texts, int
         raise
     finally:
         # A pool task not yet started is not waited for: this thread has done its
-        # blocks (so a call from inside a busy pool cannot deadlock).
-        for f in futures:
-            if not f.cancel():
-                f.result()
+        # blocks (so a call from inside a busy pool cannot deadlock).  A Ctrl-C during the
+        # wait stops the tasks still running too, as one during this thread's blocks does.
+        try:
+            for f in futures:
+                if not f.cancel():
+                    f.result()
+        except BaseException:
+            store_flag(&job.cancelled, 1)
+            raise
     for r in range(job.nblocks):
         if job.works[r].out_len < 0:
             raise MemoryError("out of memory while segmenting")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
+
+from bytepiece_lite import Tokenizer
+from bytepiece_lite._contracts import Mode, Output
 
 CHILD = textwrap.dedent('''
     import faulthandler, os, signal, threading, time
@@ -68,3 +73,40 @@ def test_the_exit_never_waits_for_the_pool():
     proc = subprocess.run([sys.executable, "-c", EXIT_CHILD], capture_output=True, text=True,
                           timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "leaving\n"), proc.stderr
+
+
+class _InterruptedWait:
+    """An executor whose tasks really run, on threads of their own, but whose wait for them
+    raises KeyboardInterrupt at once: a Ctrl-C that lands after the calling thread has done
+    its blocks, while it waits for a pool thread's."""
+
+    def __init__(self):
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, fn, *args):
+        thread = threading.Thread(target=fn, args=args)
+        thread.start()
+        self.threads.append(thread)
+        time.sleep(0.05)                    # the task takes the first block, the long one
+        return self
+
+    def cancel(self) -> bool:
+        return False
+
+    def result(self):
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_while_waiting_for_the_pool_stops_its_tasks():
+    vocab = Tokenizer.default()._seg.vocab
+    long = b"the quick brown fox jumps over the lazy dog " * 2_000_000     # ~0.7 s of work
+    pool = _InterruptedWait()
+    with pytest.raises(KeyboardInterrupt):
+        # two blocks: the long text (the task's), then the short one (the caller's)
+        vocab.encode_batch([long, b"short"], mode=Mode.DETERMINISTIC, alpha=0.0, seed=0,
+                           num_threads=2, executor=pool, output=Output.IDS)
+    t0 = time.perf_counter()
+    for thread in pool.threads:
+        thread.join()
+    # the task stops at its next poll (a megabyte: ~10 ms), not at the end of its 88 MB
+    assert time.perf_counter() - t0 < 0.2
