@@ -7,31 +7,27 @@ counting: numpy over n-grams packed into uint64) or compiled (the n-gram model's
 the re-segmentation of pieces, in ``_core``).
 
 Parallelism: the two passes over the corpus (counting n-grams, then counting the pieces the
-n-gram model cuts) run as independent tasks on batches of texts whose results are summed, so
-the output never depends on the number of workers or on the engine that runs them:
+n-gram model cuts) run as independent tasks on batches of texts (``_train_tasks``) whose
+results are summed, so the output never depends on the number of workers or on the engine
+that runs them:
 ``workers=N`` uses N local processes, ``executor=`` any ``concurrent.futures.Executor`` (a Dask
 ``Client(...).get_executor()``, for one).
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
-import re
-import threading
 import time
-from collections import deque
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import _backend, _special
-from ._ngrams import count_ngrams, merge_counts, prune_ngrams
+from . import _train_tasks as _tasks
+from ._ngrams import merge_counts, prune_ngrams
 from . import model as _model
 from ._progress import Progress
-from .normalize import nfc
 from .tokenizer import Tokenizer
 
 try:
@@ -43,24 +39,7 @@ __all__ = ["Trainer"]
 
 log = logging.getLogger(__name__)
 
-_MAX_CHUNK_CHARS = 10000
-_SPLIT = re.compile(r".{,%d}\n{1,100}|.{1,%d}" % (_MAX_CHUNK_CHARS, _MAX_CHUNK_CHARS))
-_SPLIT_DIGITS = re.compile(r"\d|[^\n\d]{,%d}\n{1,100}|[^\n\d]{1,%d}"
-                           % (_MAX_CHUNK_CHARS, _MAX_CHUNK_CHARS))
 _MAX_ORDER = 8                 # n-grams are packed into uint64 keys
-_BATCH_CHARS = 1 << 19         # texts per task; bounds each task's arrays to ~50 MB
-
-
-def presplit(text: str, *, isolate_digits: bool = False) -> list[bytes]:
-    """Step 1: NFC, then cut into the chunks the statistics are taken over.
-
-    >>> presplit("ab\\n\\ncd")
-    [b'ab\\n\\n', b'cd']
-    >>> presplit("a12", isolate_digits=True)
-    [b'a', b'1', b'2']
-    """
-    regex = _SPLIT_DIGITS if isolate_digits else _SPLIT
-    return [t.encode("utf-8") for t in regex.findall(nfc(text))]
 
 
 # ------------------------------------------------------------------ step 5: prune pieces
@@ -144,82 +123,6 @@ def _file_texts(paths: list) -> Callable[[], Iterator[str]]:
     return texts
 
 
-def _batches(texts: Iterator[str]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
-    for t in texts:
-        batch.append(t)
-        size += len(t)
-        if size >= _BATCH_CHARS:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-# Tasks (module level, so that process pools and cluster executors can pickle them).
-
-def _ngram_task(texts: list[str], order: int, isolate_digits: bool) -> tuple[int, list]:
-    return count_ngrams([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], order)
-
-
-_worker_bnlm: Bnlm | None = None      # set in the processes of the trainer's own pool
-
-
-def _install_bnlm(bnlm: Bnlm | None) -> None:
-    global _worker_bnlm
-    _worker_bnlm = bnlm
-
-
-def _piece_task(texts: list[str], bnlm: Bnlm | None, isolate_digits: bool) -> dict[bytes, int]:
-    bnlm = bnlm if bnlm is not None else _worker_bnlm
-    counter: dict[bytes, int] = {}
-    bnlm.count_pieces([c for t in texts for c in presplit(t, isolate_digits=isolate_digits)], counter)
-    return counter
-
-
-def _run(task: Callable, batches: Iterator[list[str]], args: tuple, executor: Executor | None,
-         window: int) -> Iterator:
-    """task(batch, *args) for every batch: inline, or on `executor` with at most `window`
-    batches in flight (memory stays bounded whatever the corpus size)."""
-    if executor is None:
-        for b in batches:
-            yield task(b, *args)
-        return
-    pending: deque = deque()
-    for b in batches:
-        pending.append(executor.submit(task, b, *args))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-@contextlib.contextmanager
-def _pool(workers: int, executor: Executor | None, bnlm: Bnlm | None = None) -> Iterator[Executor | None]:
-    """The executor a pass runs on: the caller's, a pool of our own, or None (inline)."""
-    if executor is not None or workers == 1:
-        yield executor
-        return
-    init = (_install_bnlm, (bnlm,)) if bnlm is not None else (None, ())
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
-                             initializer=init[0], initargs=init[1]) as pool:
-        yield pool
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """How our pool's workers start.  fork is the quickest (a worker inherits the n-gram
-    model) and safe while this process runs no other Python thread.  Another thread (a
-    tokenizer's pool, a data loader's, Dask's) may hold a lock when fork() copies the
-    process, and the child then waits on it forever: the workers then start from a
-    forkserver, a clean process.  (Native threads are not counted: numpy's OpenBLAS starts
-    one at import, and it guards fork() itself.)  A platform whose default is not fork
-    (spawn on macOS and Windows, forkserver from Python 3.14) keeps its default."""
-    if multiprocessing.get_start_method() != "fork" or threading.active_count() == 1:
-        return multiprocessing.get_context()
-    return multiprocessing.get_context("forkserver")
-
-
 class Trainer:
     """Learn a vocabulary from a corpus; upstream bytepiece 0.6.3's algorithm and output.
 
@@ -300,10 +203,10 @@ class Trainer:
 
         start = time.perf_counter()
         counts = None
-        with _pool(workers, executor) as ex:
+        with _tasks.pool(workers, executor) as ex:
             everything = (t for passes, _ in parts for t in passes())
-            batches = bar.corpus(_batches(everything), "count n-grams", corpus)
-            for part in _run(_ngram_task, batches, (self.order, self.isolate_digits), ex, window):
+            batches = bar.corpus(_tasks.batches(everything), "count n-grams", corpus)
+            for part in _tasks.run(_tasks.ngram_task, batches, (self.order, self.isolate_digits), ex, window):
                 counts = part if counts is None else merge_counts(counts, part)
         if counts is None or counts[0] == 0:
             raise ValueError("the corpus is empty: there is nothing to learn from")
@@ -318,12 +221,12 @@ class Trainer:
         start = time.perf_counter()
         pieces: dict[bytes, int] = {}
         # Our own pool gets the model once per process; another executor with every task.
-        with _pool(workers, executor, bnlm) as ex:
+        with _tasks.pool(workers, executor, bnlm) as ex:
             own_pool = ex is not None and ex is not executor
             args = (None if own_pool else bnlm, self.isolate_digits)
             for passes, weight in parts:
-                batches = bar.corpus(_batches(passes()), "count pieces", corpus if weights is None else None)
-                for counted in _run(_piece_task, batches, args, ex, window):
+                batches = bar.corpus(_tasks.batches(passes()), "count pieces", corpus if weights is None else None)
+                for counted in _tasks.run(_tasks.piece_task, batches, args, ex, window):
                     for p, c in counted.items():
                         pieces[p] = pieces.get(p, 0) + c * weight
         bar.done("count pieces", start)

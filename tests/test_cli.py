@@ -245,7 +245,7 @@ def test_training_progress_goes_to_stderr_as_lines(tmp_path, monkeypatch, capsys
     from bytepiece_lite import Trainer
 
     monkeypatch.setattr(_progress, "LINE_INTERVAL", 0.0)        # a line per batch
-    monkeypatch.setattr("bytepiece_lite.trainer._BATCH_CHARS", 100)
+    monkeypatch.setattr("bytepiece_lite._train_tasks.BATCH_CHARS", 100)
     corpus = tmp_path / "c.txt"
     corpus.write_text("今天天气不错\n天气很好\n" * 40, encoding="utf-8")
     Trainer(order=3, max_vocab_size=300).train([Path(corpus)], progress=True)

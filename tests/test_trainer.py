@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from bytepiece_lite import Tokenizer
 from bytepiece_lite import model as _model
 from bytepiece_lite._core import Bnlm
-from bytepiece_lite.trainer import Trainer, presplit
+from bytepiece_lite._train_tasks import presplit
+from bytepiece_lite.trainer import Trainer
 
 from _reference_trainer import train as reference_train
 from _shared import shared_path
@@ -69,14 +70,15 @@ CORPUS_LINES = ["今天天气不错\n", "the weather is nice today\n", "天气�
 _START_METHODS = r"""
 import hashlib, threading
 from bytepiece_lite import model
-from bytepiece_lite.trainer import Trainer, _process_context
+from bytepiece_lite._train_tasks import process_context
+from bytepiece_lite.trainer import Trainer
 
 if __name__ == "__main__":
-    print(_process_context().get_start_method())
+    print(process_context().get_start_method())
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()                   # a thread that may hold a lock when the workers start
-    print(_process_context().get_start_method())
+    print(process_context().get_start_method())
     t = Trainer(max_vocab_size=300, min_count=2)
     t.train(%r * 300, workers=2, progress=False)
     stop.set()
