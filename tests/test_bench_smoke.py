@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import json
 import random
+import runpy
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -85,3 +90,17 @@ def test_long_text_benchmark_times_every_call_on_1_and_2_threads(tmp_path, capsy
                                     "tokenize(str, alpha=0.1)", "encode(str, alpha=0.1, exact)"]
     assert all(float(x) > 0 for r in rows for x in r[1:])
     assert re.search(r"^\s+64 KB  2 threads x[\d.]+", out, re.M)
+
+
+def test_the_aho_corasick_experiment_still_applies_to_the_core():
+    # The experiment is a patch of the test hooks (README, "The engine"): it must keep applying
+    # to the current source, or its figures could no longer be reproduced.
+    root = BENCH.parent
+    if not (root / "bytepiece_lite" / "probes.pxi").exists() or shutil.which("git") is None:
+        pytest.skip("needs the source tree and git (not a copy of tests/ beside a wheel)")
+    patch = BENCH / "experiments" / "aho_corasick.patch"
+    done = subprocess.run(["git", "apply", "--check", str(patch)], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    script = runpy.run_path(str(BENCH / "experiments" / "aho_corasick.py"))
+    assert set(script["MODES"].values()) == {0, 1, 2}

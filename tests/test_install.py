@@ -113,7 +113,8 @@ def test_sdist_holds_everything_needed_to_build(dists):
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
     need = {f for f in tracked if f.startswith("bytepiece_lite/")}
-    need |= {f for f in tracked if f.startswith(("tests/", "benchmarks/")) and f.endswith(".py")}
+    need |= {f for f in tracked
+             if f.startswith(("tests/", "benchmarks/")) and f.endswith((".py", ".patch"))}
     need |= {"LICENSE", "README.md", "pyproject.toml", "setup.py", "MANIFEST.in"}
     assert sorted(need - names) == []
     assert [n for n in names if n.endswith((".so", ".pyd", ".c"))] == []
