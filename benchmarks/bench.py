@@ -149,12 +149,19 @@ def ours_systems(tok: Tokenizer, lines_of: Callable[[str], list[str]]) -> dict[s
     py = Tokenizer(tok.pieces(), backend="pyahocorasick")
     model = from_counts(tok.pieces())
     floor_vocab = _core.Vocab(model.pieces, model.log_probs())
+    # One thread unless a row says otherwise: a text of 1 MB or more would use every core by
+    # default, and the peers it is set against here run on one.
     return {
-        "bytepiece-lite tokenize det": lambda t: tok.tokenize(t),
-        "bytepiece-lite encode det": lambda t: tok.encode(t),
-        "bytepiece-lite tokenize viterbi a=0.1": lambda t: tok.tokenize(t, ALPHA, seed=1),
-        "bytepiece-lite tokenize exact a=0.1": lambda t: tok.tokenize(t, ALPHA, sampler="exact", seed=1),
-        "bytepiece-lite encode viterbi a=0.1": lambda t: tok.encode(t, ALPHA, seed=1),
+        "bytepiece-lite tokenize det": lambda t: tok.tokenize(t, num_threads=1),
+        "bytepiece-lite encode det": lambda t: tok.encode(t, num_threads=1),
+        "bytepiece-lite tokenize viterbi a=0.1": lambda t: tok.tokenize(t, ALPHA, seed=1, num_threads=1),
+        "bytepiece-lite tokenize exact a=0.1":
+            lambda t: tok.tokenize(t, ALPHA, sampler="exact", seed=1, num_threads=1),
+        "bytepiece-lite encode viterbi a=0.1": lambda t: tok.encode(t, ALPHA, seed=1, num_threads=1),
+        f"bytepiece-lite encode det, the one text on {THREADS} threads":
+            lambda t: tok.encode(t, num_threads=THREADS),
+        f"bytepiece-lite tokenize exact a=0.1, the one text on {THREADS} threads":
+            lambda t: tok.tokenize(t, ALPHA, sampler="exact", seed=1, num_threads=THREADS),
         f"bytepiece-lite encode_batch_flat det, {THREADS} threads":
             lambda t: tok.encode_batch_flat(lines_of(t), num_threads=THREADS),
         "bytepiece-lite encode_batch_flat det, 1 thread":
@@ -310,7 +317,8 @@ def compression(held: str, tok: Tokenizer, uni, lossless, bpe, upstream_tok) -> 
 
 
 def scaling(tok: Tokenizer, text: str, sizes: list[int], repeats: int) -> list[dict]:
-    """Deterministic tokenize throughput against input length, many lines and one line."""
+    """Deterministic tokenize throughput against input length, many lines and one line, on one
+    thread (by default a text of 1 MB or more would take every core)."""
     base = text.encode("utf-8")
     rows = []
     for size in sizes:
@@ -318,7 +326,8 @@ def scaling(tok: Tokenizer, text: str, sizes: list[int], repeats: int) -> list[d
         one_line = data.replace(b"\n", b" ")
         for shape, d in (("many lines", data), ("one line", one_line)):
             rows.append({"bytes": size, "shape": shape,
-                         "rate": median_rate(lambda: tok.tokenize(d), size, repeats)})
+                         "rate": median_rate(lambda: tok.tokenize(d, num_threads=1), size,
+                                             repeats)})
         print(f"  scaling {size:>10d} B: many lines {rows[-2]['rate'] / 1e6:6.1f}, one line "
               f"{rows[-1]['rate'] / 1e6:6.1f} MB/s", flush=True)
     return rows

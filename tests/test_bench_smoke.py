@@ -104,3 +104,27 @@ def test_the_aho_corasick_experiment_still_applies_to_the_core():
     assert done.returncode == 0, done.stderr
     script = runpy.run_path(str(BENCH / "experiments" / "aho_corasick.py"))
     assert set(script["MODES"].values()) == {0, 1, 2}
+
+
+def test_single_text_rows_run_on_one_thread_unless_named(monkeypatch):
+    # A text of 1 MB or more takes every core by default: the rows set against one-thread
+    # peers must ask for one thread, and a row on more must say so in its name.
+    from bytepiece_lite import Tokenizer
+    tok = Tokenizer.default()
+    asked = {}
+
+    def spy(method):
+        real = getattr(tok, method)
+
+        def call(*args, **kwargs):
+            asked[current] = kwargs.get("num_threads")
+            return real(*args, **kwargs)
+        return call
+
+    for method in ("tokenize", "encode", "encode_batch_flat"):
+        monkeypatch.setattr(tok, method, spy(method))
+    for current, run in bench.ours_systems(tok, lambda t: t.splitlines(True)).items():
+        run("some text\n今天天气不错\n")
+    for name, threads in asked.items():
+        assert threads == (bench.THREADS if "threads" in name else 1), name
+    assert sum("threads" not in name for name in asked) >= 5
