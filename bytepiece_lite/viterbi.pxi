@@ -54,6 +54,57 @@ cdef int _segment_exact(const Trie* t, const uint8_t* text, int64_t n, int64_t o
     return _segment(t, text, n, offset, MODE_EXACT, alpha, key, w)
 
 
+cdef inline void _score(const int mode, const bint piece, double score, double z,
+                        int64_t length, double lp, uint32_t node, double alpha, uint64_t at_end,
+                        const Bucket* buckets, double* best, double* total,
+                        uint32_t* winner) noexcept nogil:
+    """Visit the candidate `node` (log-probability lp, -inf if it is not a piece; `length`
+    bytes) of a walk whose start has score `score` (and, for exact sampling, Z-sum `z`):
+    update the end's best, Z-sum and winner.  `piece`: the node is known to be a piece.
+    Inlined, so the three stay in registers."""
+    cdef double cand, limit, weight
+    cdef uint64_t bits
+    cdef int q
+    if mode == MODE_DETERMINISTIC:
+        # Branch-free: whether a candidate wins is unpredictable (a non-piece node has
+        # logp = -inf and never wins).  Strict >: a tie keeps the earlier, longer piece.
+        cand = score + lp
+        winner[0] = gt_u32(cand, best[0], node, winner[0])
+        best[0] = max_f64(cand, best[0])
+    elif mode == MODE_VITERBI:
+        # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only taken while
+        # there is no best yet (best stays -inf), and then the first piece always is: every
+        # end has one, the single byte.
+        cand = score + lp
+        bits = draw_at(at_end, length)
+        q = <int>(bits >> 56)
+        limit = cand - buckets[q].take
+        # unsettled iff limit < best < cand - keep: one compare (minsd), no branch on the two
+        if min_f64(best[0] - limit, (cand - buckets[q].keep) - best[0]) > 0.0:
+            limit = INFINITY if sigmoid_below(alpha * (cand - best[0]), bits) else -INFINITY
+        winner[0] = le_u32(best[0], limit, node, winner[0])
+        best[0] = pick_le(best[0], limit, cand, best[0])
+    elif piece or lp != -INFINITY:
+        # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s] is
+        # exp(score) * z with z >= 1, Z[e] is exp(best) * total, best the running maximum of
+        # score + alpha * logp; reservoir acceptance with probability weight / total.
+        cand = score + alpha * lp
+        if total[0] == 0.0:
+            best[0] = cand
+            total[0] = z
+            winner[0] = node
+        else:
+            if cand <= best[0]:
+                weight = z * exp_neg(cand - best[0])
+                total[0] = total[0] + weight
+            else:
+                total[0] = total[0] * exp_neg(best[0] - cand) + z
+                weight = z
+                best[0] = cand
+            if unit(draw_at(at_end, length)) * total[0] < weight:
+                winner[0] = node
+
+
 cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
                          const int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
     # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
@@ -63,6 +114,11 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     # is scored, then it steps by text[e].  The walk that starts at e needs no lookup: the
     # root has all 256 children (every single byte is a piece).  Nodes are byte offsets of
     # their records (trie.pxd), so a step is a load and adds.
+    #
+    # The youngest walk (one byte deep, started at e - 1) is kept out of the walk arrays and
+    # handled after the loop: its candidate is the last at e, and as nothing follows it in
+    # the arrays, its death needs no branch (it is written, and counted only if it lives).
+    # In Chinese most such walks die: they start inside a character.
     cdef const Node* nodes = t.nodes
     cdef const Node* nd
     cdef int32_t* walk_node = w.walk_node
@@ -73,11 +129,11 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     cdef int64_t i, e, k, window, window_end, live, kept
     cdef uint32_t node, child, winner, c, c_next
     cdef uint32_t root = <uint32_t>nodes[0].base
-    cdef double lp, cand, best, weight, total, limit
+    cdef uint32_t young                                 # the youngest walk's node
+    cdef double best, total
     cdef double start_score = 0.0, start_total = 1.0    # score and Z-sum at position e
     cdef const Bucket* buckets = NULL
-    cdef uint64_t bits, at_end
-    cdef int q
+    cdef uint64_t at_end
     if n <= 0:
         return 0
     if mode == MODE_VITERBI:
@@ -88,11 +144,8 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     if grow_i32(&w.out, &w.out_cap, w.out_len + n + 1) != 0:
         return -1
     route = w.out + w.out_len
-    walk_node[0] = <int32_t>(root + (<uint32_t>text[0] << NODE_SHIFT))   # the walk from 0
-    walk_start[0] = 0
-    walk_score[0] = 0.0
-    walk_total[0] = 1.0
-    live = 1
+    young = root + (<uint32_t>text[0] << NODE_SHIFT)    # the walk from 0
+    live = 0
     window = 0
     while window < n:
         # A long chunk polls for interruption (Ctrl-C) once per POLL_BYTES, between windows,
@@ -114,48 +167,8 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
             for k in range(live):
                 node = <uint32_t>walk_node[k]
                 nd = node_at(nodes, node)
-                lp = nd.logp
-                if mode == MODE_DETERMINISTIC:
-                    # Branch-free: whether a candidate wins is unpredictable (a non-piece node
-                    # has logp = -inf and never wins).  Strict >: a tie keeps the earlier,
-                    # longer piece.
-                    cand = walk_score[k] + lp
-                    winner = gt_u32(cand, best, node, winner)
-                    best = max_f64(cand, best)
-                elif mode == MODE_VITERBI:
-                    # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only
-                    # taken while there is no best yet (best stays -inf), and then the first
-                    # piece always is: every end has one, the single byte.
-                    cand = walk_score[k] + lp
-                    bits = draw_at(at_end, e - walk_start[k])
-                    q = <int>(bits >> 56)
-                    limit = cand - buckets[q].take
-                    # unsettled iff limit < best < cand - keep: one compare (minsd), no
-                    # branch on the two
-                    if min_f64(best - limit, (cand - buckets[q].keep) - best) > 0.0:
-                        limit = INFINITY if sigmoid_below(alpha * (cand - best), bits) else -INFINITY
-                    winner = le_u32(best, limit, node, winner)
-                    best = pick_le(best, limit, cand, best)
-                elif lp != -INFINITY:
-                    # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the
-                    # candidates.  Z[s] is exp(walk_score) * walk_total with walk_total >= 1,
-                    # Z[e] is exp(best) * total, best the running maximum of walk_score +
-                    # alpha * logp; reservoir acceptance with probability weight / total.
-                    cand = walk_score[k] + alpha * lp
-                    if total == 0.0:
-                        best = cand
-                        total = walk_total[k]
-                        winner = node
-                    else:
-                        if cand <= best:
-                            weight = walk_total[k] * exp_neg(cand - best)
-                            total = total + weight
-                        else:
-                            total = total * exp_neg(best - cand) + walk_total[k]
-                            weight = walk_total[k]
-                            best = cand
-                        if unit(draw_at(at_end, e - walk_start[k])) * total < weight:
-                            winner = node
+                _score(mode, False, walk_score[k], walk_total[k], e - walk_start[k], nd.logp,
+                       node, alpha, at_end, buckets, &best, &total, &winner)
                 child = <uint32_t>nd.base + c
                 nd = node_at(nodes, child)
                 if nd.check != <int32_t>node:
@@ -170,6 +183,19 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 if mode == MODE_EXACT:
                     walk_total[kept] = walk_total[k]
                 kept += 1
+            nd = node_at(nodes, young)
+            _score(mode, True, start_score, start_total, 1, nd.logp, young, alpha, at_end,
+                   buckets, &best, &total, &winner)     # a single byte: always a piece
+            child = <uint32_t>nd.base + c
+            nd = node_at(nodes, child)
+            walk_node[kept] = <int32_t>child
+            prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
+            if mode != MODE_DETERMINISTIC:
+                walk_start[kept] = e - 1
+            walk_score[kept] = start_score
+            if mode == MODE_EXACT:
+                walk_total[kept] = start_total
+            kept += nd.check == <int32_t>young
             route[e] = <int32_t>winner
             start_score = best
             if mode == MODE_EXACT:
@@ -179,12 +205,8 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 start_total = total
                 if total > FOLD_ABOVE:
                     start_score, start_total = fold_exponent(best, total)
-            # the walk that starts at e, at the root's child by text[e]
-            walk_node[kept] = <int32_t>(root + c)
-            walk_start[kept] = e
-            walk_score[kept] = start_score
-            walk_total[kept] = start_total
-            live = kept + 1
+            young = root + c                    # the walk that starts at e
+            live = kept
         window = window_end
     _backtrack(t, route, n, w)
     return 0
