@@ -105,6 +105,25 @@ cdef inline void _score(const int mode, const bint piece, double score, double z
                 winner[0] = node
 
 
+cdef inline void _keep(const int mode, int32_t* walk_node, int64_t* walk_start,
+                       double* walk_score, double* walk_total, int64_t kept, uint32_t child,
+                       const Node* nodes, const Node* nd, uint32_t c_next, int64_t start,
+                       double score, double z) noexcept nogil:
+    """Write the walk that reached `child` (its record nd) into slot `kept` of the walk
+    arrays (Work's, passed as pointers so that the stores do not reload them): the node, and
+    the start, score and Z-sum of the walk's start (only the samplers' draws need the start,
+    only exact sampling the Z-sum)."""
+    walk_node[kept] = <int32_t>child
+    # The record this walk reads at the next byte is known now: ask for it early, so its
+    # cache miss overlaps the rest of this byte's work.
+    prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
+    if mode != MODE_DETERMINISTIC:
+        walk_start[kept] = start
+    walk_score[kept] = score
+    if mode == MODE_EXACT:
+        walk_total[kept] = z
+
+
 cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
                          const int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
     # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
@@ -173,28 +192,16 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 nd = node_at(nodes, child)
                 if nd.check != <int32_t>node:
                     continue                    # this walk ends
-                walk_node[kept] = <int32_t>child
-                # The record this walk reads at the next byte is known now: ask for it early,
-                # so its cache miss overlaps the rest of this byte's work.
-                prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
-                if mode != MODE_DETERMINISTIC:
-                    walk_start[kept] = walk_start[k]   # only the samplers' draws need the start
-                walk_score[kept] = walk_score[k]
-                if mode == MODE_EXACT:
-                    walk_total[kept] = walk_total[k]
+                _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
+                      nd, c_next, walk_start[k], walk_score[k], walk_total[k])
                 kept += 1
             nd = node_at(nodes, young)
             _score(mode, True, start_score, start_total, 1, nd.logp, young, alpha, at_end,
                    buckets, &best, &total, &winner)     # a single byte: always a piece
             child = <uint32_t>nd.base + c
             nd = node_at(nodes, child)
-            walk_node[kept] = <int32_t>child
-            prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
-            if mode != MODE_DETERMINISTIC:
-                walk_start[kept] = e - 1
-            walk_score[kept] = start_score
-            if mode == MODE_EXACT:
-                walk_total[kept] = start_total
+            _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes, nd,
+                  c_next, e - 1, start_score, start_total)
             kept += nd.check == <int32_t>young
             route[e] = <int32_t>winner
             start_score = best
