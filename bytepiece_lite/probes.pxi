@@ -33,35 +33,49 @@ def trie_matches(Vocab vocab not None, bytes data not None):
     return found
 
 
-def walk_floor(Vocab vocab not None, bytes data not None):
-    """Benchmark floor: the decoding loop's walk over the trie, visiting every match, with no
-    Viterbi.  Returns the number of matches (so the work cannot be optimised away)."""
+def walk_floor(Vocab vocab not None, bytes data not None, *, bint visit=True):
+    """Benchmark floor: the decoding loop's walk over the trie, with no Viterbi.  With
+    `visit`, every match is visited (its record read: is the node a piece) and the number of
+    matches is returned; without, the walks only step, and the number of steps that succeed
+    is returned (so that the work cannot be optimised away)."""
     cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
-    cdef int64_t n = len(data), i, count = 0
-    cdef uint32_t x, nx
-    cdef int32_t k, kept, live = 0
-    cdef const Node* nodes = vocab.t.nodes
+    cdef int64_t n = len(data), count
     cdef Work w
     try:
         if work_init(&w, &vocab.t) != 0:
             raise MemoryError()
         with nogil:
-            for i in range(n):
-                w.walk_node[live] = 0
-                live += 1
-                kept = 0
-                for k in range(live):
-                    x = <uint32_t>w.walk_node[k]
-                    nx = <uint32_t>node_at(nodes, x).base + (<uint32_t>p[i] << NODE_SHIFT)
-                    if node_at(nodes, nx).check != <int32_t>x:
-                        continue
-                    w.walk_node[kept] = <int32_t>nx
-                    kept += 1
-                    count += node_at(nodes, nx).logp != -INFINITY
-                live = kept
+            if visit:
+                count = _walk(vocab.t.nodes, p, n, w.walk_node, True)
+            else:
+                count = _walk(vocab.t.nodes, p, n, w.walk_node, False)
         return count
     finally:
         work_free(&w)
+
+
+cdef inline int64_t _walk(const Node* nodes, const uint8_t* p, int64_t n, int32_t* walk_node,
+                          const bint visit) noexcept nogil:
+    cdef int64_t i, count = 0
+    cdef uint32_t x, nx
+    cdef int32_t k, kept, live = 0
+    for i in range(n):
+        walk_node[live] = 0
+        live += 1
+        kept = 0
+        for k in range(live):
+            x = <uint32_t>walk_node[k]
+            nx = <uint32_t>node_at(nodes, x).base + (<uint32_t>p[i] << NODE_SHIFT)
+            if node_at(nodes, nx).check != <int32_t>x:
+                continue
+            walk_node[kept] = <int32_t>nx
+            kept += 1
+            if visit:
+                count += node_at(nodes, nx).logp != -INFINITY
+            else:
+                count += 1
+        live = kept
+    return count
 
 
 def draw_bits(uint64_t key, int64_t end, int64_t length):

@@ -17,6 +17,7 @@ sys.path.insert(0, str(BENCH))
 import ab_builds  # noqa: E402
 import bench  # noqa: E402
 import bench_long_text  # noqa: E402
+import cost_breakdown  # noqa: E402
 import sampling_distribution  # noqa: E402
 
 
@@ -128,3 +129,42 @@ def test_single_text_rows_run_on_one_thread_unless_named(monkeypatch):
     for name, threads in asked.items():
         assert threads == (bench.THREADS if "threads" in name else 1), name
     assert sum("threads" not in name for name in asked) >= 5
+
+
+def test_cost_breakdown_takes_each_part_as_the_difference_its_calls_make():
+    # seconds over 1e9 bytes read as ns per byte; two rounds, the second 10% slower
+    base = {"walk": 1.0, "walk and visits": 1.5, "SentencePiece det": 20.0,
+            "SentencePiece sampling": 200.0}
+    for i, m in enumerate(cost_breakdown.MODES):
+        base[f"{m} numpy(bytes)"] = 4.0 + 4 * i
+        base[f"{m} tokenize(bytes)"] = 5.0 + 4 * i
+        base[f"{m} tokenize(str)"] = 5.5 + 4 * i
+    times = {k: [v, 1.1 * v] for k, v in base.items()}
+    table = cost_breakdown.breakdown(times, 10**9)
+    assert table["walk"] == {"deterministic": (1.05, 1.0, 1.1)}
+    assert table["match visits"]["deterministic"] == pytest.approx((0.525, 0.5, 0.55))
+    assert table["Viterbi update"]["exact"] == pytest.approx((11.025, 10.5, 11.55))
+    assert table["output list"]["Viterbi Sampling"] == pytest.approx((1.05, 1.0, 1.1))
+    assert table["str handling"]["deterministic"] == pytest.approx((0.525, 0.5, 0.55))
+    assert table["total: tokenize(str)"]["exact"] == pytest.approx((14.175, 13.5, 14.85))
+    # the bar: half SentencePiece's time; for the samplers an eighth of its sampling time,
+    # unless twice our deterministic time is less
+    assert table["bar: at most"]["deterministic"][0] == pytest.approx(10.5)
+    assert table["bar: at most"]["exact"][0] == pytest.approx(min(210.0 / 8, 2 * 5.775))
+    md = cost_breakdown.markdown("x.txt", 10**9, table)
+    assert "| walk | 1.05 (1.00-1.10) | (same) | (same) |" in md
+
+
+def test_cost_breakdown_runs_on_a_corpus(tmp_path, capsys):
+    import bytepiece_lite
+    model = str(Path(bytepiece_lite.__file__).resolve().parent / "data" / "default.model.zip")
+    result = cost_breakdown.main(["--model", model, "--corpus", *_corpus(tmp_path),
+                                  "--max-bytes", "20000", "--rounds", "1", "--vocab-size", "400",
+                                  "--cache", str(tmp_path / "cache")])
+    assert set(result) == {"en.txt", "zh.txt"}
+    for table in result.values():
+        assert set(table) >= set(cost_breakdown.PARTS)
+        assert ("SentencePiece" in table) == (bench.spm is not None)
+        assert all(table[p]["deterministic"][0] > 0 for p in ("walk", "total: tokenize(str)"))
+        assert set(table["Viterbi update"]) == set(cost_breakdown.MODES)
+    assert "| Viterbi update |" in capsys.readouterr().out

@@ -40,6 +40,11 @@ def test_automaton_matches_equal_brute_force(extra, text):
     vocab = _core.Vocab(model.pieces, model.log_probs())
     assert _core.trie_matches(vocab, text) == brute_force_matches(model.pieces, text)
     assert _core.walk_floor(vocab, text) == len(brute_force_matches(model.pieces, text))
+    # stepping only: a step succeeds for every (start, end) whose text is a trie node, i.e.
+    # a prefix of some piece
+    prefixes = {p[:k] for p in model.pieces for k in range(1, len(p) + 1)}
+    steps = sum(text[s:e] in prefixes for e in range(1, len(text) + 1) for s in range(e))
+    assert _core.walk_floor(vocab, text, visit=False) == steps
 
 
 # Viterbi Sampling's fast test is rescaled by 1/alpha: tiny alphas overflow the bucket edges
