@@ -2,7 +2,7 @@
 # An `if` on an unpredictable outcome (which candidate wins) becomes a conditional branch that
 # mispredicts about every other time; these become maxsd / cmov / and-andn-or blends.
 
-from libc.stdint cimport uint32_t
+from libc.stdint cimport int32_t, uint32_t
 
 cdef extern from *:
     """
@@ -27,6 +27,17 @@ cdef extern from *:
         return b ^ ((a ^ b) & -(uint32_t)(x <= y));
     #endif
     }
+    /* check == node ? child : dead, as a compare and a conditional move (no branch: which
+       walks die is unpredictable). */
+    static inline uint32_t bpl_child_or(int32_t check, int32_t node, uint32_t child,
+                                        uint32_t dead) {
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+        __asm__("cmpl %2, %1; cmovel %3, %0" : "+r"(dead) : "r"(check), "r"(node), "r"(child) : "cc");
+        return dead;
+    #else
+        return dead ^ ((child ^ dead) & -(uint32_t)(check == node));
+    #endif
+    }
     /* x <= limit ? a : b, as a compare mask and a blend (cmpnlesd; and/andn/or). */
     static inline double bpl_pick_le(double x, double limit, double a, double b) {
         return x <= limit ? a : b;
@@ -42,4 +53,6 @@ cdef extern from *:
     uint32_t gt_u32 "bpl_gt_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
     uint32_t le_u32 "bpl_le_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
     double pick_le "bpl_pick_le"(double x, double limit, double a, double b) noexcept nogil
+    uint32_t child_or "bpl_child_or"(int32_t check, int32_t node, uint32_t child,
+                                     uint32_t dead) noexcept nogil
     void prefetch "bpl_prefetch"(const void* p) noexcept nogil

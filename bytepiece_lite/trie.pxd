@@ -27,6 +27,9 @@ ctypedef struct Trie:
     int32_t* piece_len      # bytes of each piece
     int64_t size            # slots in nodes / node_pid
     int32_t max_len         # the longest piece
+    int32_t dead            # a free record, where a walk that has died stays (viterbi.pxi):
+                            # no node's check matches it, its logp is -inf, and its base (0)
+                            # leads to records whose check is some other node
     double min_logp         # the least probable piece's log-probability
 
 

@@ -254,6 +254,9 @@ cdef int _place(Trie* t, const PointerTrie* p, const int32_t* order,
                     t.nodes[slot_of[s]].logp = logp[p.piece[s]]
                     t.node_pid[slot_of[s]] = p.piece[s]
                 s = p.next_sibling[s]
+        if fl.next[0] < 0:
+            _grow(t, &fl, t.size + 1)
+        t.dead = fl.next[0]
     finally:
         free(slot_of)
         free(fl.next)
@@ -267,6 +270,7 @@ cdef int _to_offsets(Trie* t) except -1:
     cdef int64_t i
     if t.size > (2**31 - 1) >> NODE_SHIFT:
         raise MemoryError("vocabulary too large for 32-bit node offsets")
+    t.dead = t.dead << NODE_SHIFT
     for i in range(t.size):
         t.nodes[i].base = t.nodes[i].base << NODE_SHIFT
         if t.nodes[i].check >= 0:

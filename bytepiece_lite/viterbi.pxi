@@ -13,7 +13,7 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memchr, memmove
 
-from .branchless cimport gt_u32, le_u32, max_f64, min_f64, pick_le, prefetch
+from .branchless cimport child_or, gt_u32, le_u32, max_f64, min_f64, pick_le, prefetch
 from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
 from .fastexp cimport exp_neg
 from .rng cimport draw_at, end_key, unit
@@ -124,6 +124,10 @@ cdef inline void _keep(const int mode, int32_t* walk_node, int64_t* walk_start,
         walk_total[kept] = z
 
 
+cdef enum:
+    RING = 6        # walks up to this many bytes deep are kept in fixed slots (see _segment)
+
+
 cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t offset,
                          const int mode, double alpha, uint64_t key, Work* w) noexcept nogil:
     # One pass over the bytes.  Every start position opens a walk down the trie; at byte i all
@@ -134,10 +138,17 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     # root has all 256 children (every single byte is a piece).  Nodes are byte offsets of
     # their records (trie.pxd), so a step is a load and adds.
     #
-    # The youngest walk (one byte deep, started at e - 1) is kept out of the walk arrays and
-    # handled after the loop: its candidate is the last at e, and as nothing follows it in
-    # the arrays, its death needs no branch (it is written, and counted only if it lives).
-    # In Chinese most such walks die: they start inside a character.
+    # The young walks live in fixed slots, `slots` of them: ring_node[d] is the walk of d + 1
+    # bytes, started at e - d - 1, and the slots shift by one each byte.  A slot steps without
+    # a branch: a walk that dies moves to the free record t.dead (a conditional move), whose
+    # candidate is -inf and whose steps lead nowhere.  Whether a walk dies is unpredictable,
+    # so a branch on it mispredicts, and a count of survivors instead would make the next
+    # byte wait for every walk's load; fixed slots need neither.  A walk still alive when it
+    # leaves the oldest slot joins the walk arrays, where the fewer, deeper walks step with a
+    # branch.  In deterministic decoding there are RING slots.  A sampler's candidate costs
+    # a draw, dead walk or not, so there the slots would cost more than the branches they
+    # save: the samplers have one slot, the youngest walk, whose death is counted without a
+    # branch (its record is one of the root's children, in L1).
     cdef const Node* nodes = t.nodes
     cdef const Node* nd
     cdef int32_t* walk_node = w.walk_node
@@ -145,12 +156,15 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     cdef double* walk_score = w.walk_score
     cdef double* walk_total = w.walk_total
     cdef int32_t* route
-    cdef int64_t i, e, k, window, window_end, live, kept
+    cdef int64_t i, e, k, d, window, window_end, live, kept
     cdef uint32_t node, child, winner, c, c_next
     cdef uint32_t root = <uint32_t>nodes[0].base
-    cdef uint32_t young                                 # the youngest walk's node
+    cdef uint32_t dead = <uint32_t>t.dead
+    cdef int64_t slots = RING if mode == MODE_DETERMINISTIC else 1
+    cdef uint32_t ring_node[RING]
+    cdef double ring_score[RING]                        # the score at each slot's start
+    cdef double start_total = 1.0   # exact sampling (one slot): the Z-sum at the youngest's start
     cdef double best, total
-    cdef double start_score = 0.0, start_total = 1.0    # score and Z-sum at position e
     cdef const Bucket* buckets = NULL
     cdef uint64_t at_end
     if n <= 0:
@@ -163,7 +177,10 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     if grow_i32(&w.out, &w.out_cap, w.out_len + n + 1) != 0:
         return -1
     route = w.out + w.out_len
-    young = root + (<uint32_t>text[0] << NODE_SHIFT)    # the walk from 0
+    for d in range(slots):
+        ring_node[d] = dead
+        ring_score[d] = 0.0
+    ring_node[0] = root + (<uint32_t>text[0] << NODE_SHIFT)    # the walk from 0
     live = 0
     window = 0
     while window < n:
@@ -195,24 +212,45 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
                       nd, c_next, walk_start[k], walk_score[k], walk_total[k])
                 kept += 1
-            nd = node_at(nodes, young)
-            _score(mode, True, start_score, start_total, 1, nd.logp, young, alpha, at_end,
-                   buckets, &best, &total, &winner)     # a single byte: always a piece
+            # The oldest slot: scored, then into the walk arrays if it lives on.
+            node = ring_node[slots - 1]
+            nd = node_at(nodes, node)
+            _score(mode, slots == 1, ring_score[slots - 1], start_total, slots, nd.logp, node,
+                   alpha, at_end, buckets, &best, &total, &winner)
             child = <uint32_t>nd.base + c
             nd = node_at(nodes, child)
-            _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes, nd,
-                  c_next, e - 1, start_score, start_total)
-            kept += nd.check == <int32_t>young
+            if slots == 1:
+                # The youngest walk: nothing follows it in the arrays, so it is written, and
+                # counted only if it lives.  A deeper walk's record may miss the cache, and
+                # the next byte would wait for it: there a branch is faster.
+                _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
+                      nd, c_next, e - 1, ring_score[0], start_total)
+                kept += nd.check == <int32_t>node
+            elif nd.check == <int32_t>node:
+                _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
+                      nd, c_next, e - slots, ring_score[slots - 1], start_total)
+                kept += 1
+            # The other slots (deterministic decoding only), unrolled: they stay in registers.
+            # Their records are shallow and hot, so they go without the prefetch.
+            for d in range(slots - 2, -1, -1):
+                node = ring_node[d]
+                nd = node_at(nodes, node)
+                _score(mode, d == 0, ring_score[d], start_total, d + 1, nd.logp, node, alpha,
+                       at_end, buckets, &best, &total, &winner)     # d == 0: a single byte
+                child = <uint32_t>nd.base + c
+                nd = node_at(nodes, child)
+                ring_node[d + 1] = child_or(nd.check, <int32_t>node, child, dead)
+                ring_score[d + 1] = ring_score[d]
             route[e] = <int32_t>winner
-            start_score = best
+            ring_node[0] = root + c             # the walk that starts at e
+            ring_score[0] = best
             if mode == MODE_EXACT:
                 # Z[e] = exp(best) * total.  total >= 1 grows with the number of segmentations;
                 # past FOLD_ABOVE its exponent moves into the score (exactly: where best +
                 # log(total) took a log() call per byte, this is a rare, predicted branch).
                 start_total = total
                 if total > FOLD_ABOVE:
-                    start_score, start_total = fold_exponent(best, total)
-            young = root + c                    # the walk that starts at e
+                    ring_score[0], start_total = fold_exponent(best, total)
             live = kept
         window = window_end
     _backtrack(t, route, n, w)
