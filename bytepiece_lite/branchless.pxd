@@ -27,6 +27,34 @@ cdef extern from *:
         return b ^ ((a ^ b) & -(uint32_t)(x <= y));
     #endif
     }
+    /* Both selects of a candidate that may win (its node and its length) on one compare:
+       x > y (or x <= y) ? a : b into *b, and the same for a2, *b2. */
+    static inline void bpl_gt_u32_pair(double x, double y, uint32_t a, uint32_t* b, uint32_t a2,
+                                       uint32_t* b2) {
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+        uint32_t r = *b, r2 = *b2;
+        __asm__("ucomisd %3, %2; cmoval %4, %0; cmoval %5, %1"
+                : "+r"(r), "+r"(r2) : "x"(x), "x"(y), "r"(a), "r"(a2) : "cc");
+        *b = r;
+        *b2 = r2;
+    #else
+        *b = bpl_gt_u32(x, y, a, *b);
+        *b2 = bpl_gt_u32(x, y, a2, *b2);
+    #endif
+    }
+    static inline void bpl_le_u32_pair(double x, double y, uint32_t a, uint32_t* b, uint32_t a2,
+                                       uint32_t* b2) {
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+        uint32_t r = *b, r2 = *b2;
+        __asm__("ucomisd %2, %3; cmovael %4, %0; cmovael %5, %1"
+                : "+r"(r), "+r"(r2) : "x"(x), "x"(y), "r"(a), "r"(a2) : "cc");
+        *b = r;
+        *b2 = r2;
+    #else
+        *b = bpl_le_u32(x, y, a, *b);
+        *b2 = bpl_le_u32(x, y, a2, *b2);
+    #endif
+    }
     /* check == node ? child : dead, as a compare and a conditional move (no branch: which
        walks die is unpredictable). */
     static inline uint32_t bpl_child_or(int32_t check, int32_t node, uint32_t child,
@@ -53,6 +81,10 @@ cdef extern from *:
     uint32_t gt_u32 "bpl_gt_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
     uint32_t le_u32 "bpl_le_u32"(double x, double y, uint32_t a, uint32_t b) noexcept nogil
     double pick_le "bpl_pick_le"(double x, double limit, double a, double b) noexcept nogil
+    void gt_u32_pair "bpl_gt_u32_pair"(double x, double y, uint32_t a, uint32_t* b, uint32_t a2,
+                                       uint32_t* b2) noexcept nogil
+    void le_u32_pair "bpl_le_u32_pair"(double x, double y, uint32_t a, uint32_t* b, uint32_t a2,
+                                       uint32_t* b2) noexcept nogil
     uint32_t child_or "bpl_child_or"(int32_t check, int32_t node, uint32_t child,
                                      uint32_t dead) noexcept nogil
     void prefetch "bpl_prefetch"(const void* p) noexcept nogil

@@ -2,7 +2,7 @@
 # route of the current chunk past them) and a UTF-8 buffer.  Each call (and each block of a
 # batch) owns one: work_init, then work_free in a finally clause, whatever happened between.
 
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 
@@ -19,6 +19,8 @@ ctypedef struct Work:
     double* walk_total
     int32_t* out            # piece indices, appended chunk after chunk; past them, the
                             # route of the chunk being segmented (viterbi.pxi)
+    uint16_t* route_len     # the route's other half: the length of each end's piece
+    int64_t route_len_cap
     int64_t out_len         # -1 after an allocation failure (batch blocks)
     int64_t out_cap
     uint8_t* utf8           # a str text of a batch, encoded (text.pxi's utf8_encode)
@@ -46,23 +48,29 @@ cdef inline void work_free(Work* w) noexcept nogil:
     free(w.walk_score)
     free(w.walk_total)
     free(w.out)
+    free(w.route_len)
     free(w.utf8)
     memset(w, 0, sizeof(Work))
 
 
-cdef inline int grow_i32(int32_t** buf, int64_t* cap, int64_t need) noexcept nogil:
-    """Make room for `need` items in *buf (at least doubling); 0, or -1 if out of memory."""
+cdef inline int grow(void** buf, int64_t* cap, int64_t need, size_t item) noexcept nogil:
+    """Make room for `need` items of `item` bytes in *buf (at least doubling); 0, or -1 if
+    out of memory."""
     cdef void* p
     cdef int64_t size
     if need <= cap[0]:
         return 0
     size = need if need > 2 * cap[0] else 2 * cap[0]
-    p = realloc(buf[0], size * sizeof(int32_t))
+    p = realloc(buf[0], size * item)
     if p == NULL:
         return -1
-    buf[0] = <int32_t*>p
+    buf[0] = p
     cap[0] = size
     return 0
+
+
+cdef inline int grow_i32(int32_t** buf, int64_t* cap, int64_t need) noexcept nogil:
+    return grow(<void**>buf, cap, need, sizeof(int32_t))
 
 
 cdef extern from *:

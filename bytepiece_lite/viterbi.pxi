@@ -10,15 +10,15 @@
 # one long serial chain of them.
 
 from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memmove
 
-from .branchless cimport child_or, gt_u32, le_u32, max_f64, min_f64, pick_le, prefetch
+from .branchless cimport child_or, gt_u32_pair, le_u32_pair, max_f64, min_f64, pick_le, prefetch
 from .contracts cimport MODE_DETERMINISTIC, MODE_EXACT, MODE_VITERBI
 from .fastexp cimport exp_neg
 from .rng cimport draw_at, end_key, unit
 from .samplers cimport Bucket, FOLD_ABOVE, fold_exponent, sigmoid_below
-from .scratch cimport INTERRUPTED, POLL_BYTES, Work, grow_i32, work_poll
+from .scratch cimport INTERRUPTED, POLL_BYTES, Work, grow, grow_i32, work_poll
 from .trie cimport NODE_SHIFT, Node, Trie, node_at
 
 
@@ -57,11 +57,11 @@ cdef int _segment_exact(const Trie* t, const uint8_t* text, int64_t n, int64_t o
 cdef inline void _score(const int mode, const bint piece, double score, double z,
                         int64_t length, double lp, uint32_t node, double alpha, uint64_t at_end,
                         const Bucket* buckets, double* best, double* total,
-                        uint32_t* winner) noexcept nogil:
+                        uint32_t* winner, uint32_t* win_len) noexcept nogil:
     """Visit the candidate `node` (log-probability lp, -inf if it is not a piece; `length`
     bytes) of a walk whose start has score `score` (and, for exact sampling, Z-sum `z`):
-    update the end's best, Z-sum and winner.  `piece`: the node is known to be a piece.
-    Inlined, so the three stay in registers."""
+    update the end's best, Z-sum, winner and the winner's length.  `piece`: the node is known
+    to be a piece.  Inlined, so that these stay in registers."""
     cdef double cand, limit, weight
     cdef uint64_t bits
     cdef int q
@@ -69,7 +69,7 @@ cdef inline void _score(const int mode, const bint piece, double score, double z
         # Branch-free: whether a candidate wins is unpredictable (a non-piece node has
         # logp = -inf and never wins).  Strict >: a tie keeps the earlier, longer piece.
         cand = score + lp
-        winner[0] = gt_u32(cand, best[0], node, winner[0])
+        gt_u32_pair(cand, best[0], node, winner, <uint32_t>length, win_len)
         best[0] = max_f64(cand, best[0])
     elif mode == MODE_VITERBI:
         # Branch-free but for the rare exp().  A non-piece (cand = -inf) is only taken while
@@ -82,7 +82,7 @@ cdef inline void _score(const int mode, const bint piece, double score, double z
         # unsettled iff limit < best < cand - keep: one compare (minsd), no branch on the two
         if min_f64(best[0] - limit, (cand - buckets[q].keep) - best[0]) > 0.0:
             limit = INFINITY if sigmoid_below(alpha * (cand - best[0]), bits) else -INFINITY
-        winner[0] = le_u32(best[0], limit, node, winner[0])
+        le_u32_pair(best[0], limit, node, winner, <uint32_t>length, win_len)
         best[0] = pick_le(best[0], limit, cand, best[0])
     elif piece or lp != -INFINITY:
         # Exact sampling: Z[e] = sum of Z[s] * P(piece)**alpha over the candidates.  Z[s] is
@@ -93,6 +93,7 @@ cdef inline void _score(const int mode, const bint piece, double score, double z
             best[0] = cand
             total[0] = z
             winner[0] = node
+            win_len[0] = <uint32_t>length
         else:
             if cand <= best[0]:
                 weight = z * exp_neg(cand - best[0])
@@ -103,6 +104,7 @@ cdef inline void _score(const int mode, const bint piece, double score, double z
                 best[0] = cand
             if unit(draw_at(at_end, length)) * total[0] < weight:
                 winner[0] = node
+                win_len[0] = <uint32_t>length
 
 
 cdef inline void _keep(const int mode, int32_t* walk_node, int64_t* walk_start,
@@ -111,14 +113,13 @@ cdef inline void _keep(const int mode, int32_t* walk_node, int64_t* walk_start,
                        double score, double z) noexcept nogil:
     """Write the walk that reached `child` (its record nd) into slot `kept` of the walk
     arrays (Work's, passed as pointers so that the stores do not reload them): the node, and
-    the start, score and Z-sum of the walk's start (only the samplers' draws need the start,
-    only exact sampling the Z-sum)."""
+    the start, score and Z-sum of the walk's start (the start gives a candidate's length, for
+    the draws and the route; only exact sampling needs the Z-sum)."""
     walk_node[kept] = <int32_t>child
     # The record this walk reads at the next byte is known now: ask for it early, so its
     # cache miss overlaps the rest of this byte's work.
     prefetch(node_at(nodes, <uint32_t>nd.base + c_next))
-    if mode != MODE_DETERMINISTIC:
-        walk_start[kept] = start
+    walk_start[kept] = start
     walk_score[kept] = score
     if mode == MODE_EXACT:
         walk_total[kept] = z
@@ -157,7 +158,8 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
     cdef double* walk_total = w.walk_total
     cdef int32_t* route
     cdef int64_t i, e, k, d, window, window_end, live, kept
-    cdef uint32_t node, child, winner, c, c_next
+    cdef uint32_t node, child, winner, win_len, c, c_next
+    cdef uint16_t* route_len
     cdef uint32_t root = <uint32_t>nodes[0].base
     cdef uint32_t dead = <uint32_t>t.dead
     cdef int64_t slots = RING if mode == MODE_DETERMINISTIC else 1
@@ -173,10 +175,15 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
         buckets = chunk_buckets(t, w.buckets, n, alpha)
     # The route lives in the output buffer, past the pieces written so far: the backtrack
     # turns it into this chunk's pieces in place, so a chunk costs 4 bytes a byte once, not
-    # a route and then an output besides it.
+    # a route and then an output besides it.  Beside it, each end's piece length (2 bytes a
+    # byte, uint16 as pieces are at most 65,535 bytes): the backtrack steps by these without
+    # looking the piece up first, so that its lookups do not form one chain of cache misses.
     if grow_i32(&w.out, &w.out_cap, w.out_len + n + 1) != 0:
         return -1
     route = w.out + w.out_len
+    if grow(<void**>&w.route_len, &w.route_len_cap, n + 1, sizeof(uint16_t)) != 0:
+        return -1
+    route_len = w.route_len
     for d in range(slots):
         ring_node[d] = dead
         ring_score[d] = 0.0
@@ -198,13 +205,14 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
             best = -INFINITY                    # exact sampling: the running maximum
             total = 0.0                         # exact sampling: Z[e] / exp(best) so far
             winner = 0
+            win_len = 0
             kept = 0
             at_end = end_key(key, offset + e)
             for k in range(live):
                 node = <uint32_t>walk_node[k]
                 nd = node_at(nodes, node)
                 _score(mode, False, walk_score[k], walk_total[k], e - walk_start[k], nd.logp,
-                       node, alpha, at_end, buckets, &best, &total, &winner)
+                       node, alpha, at_end, buckets, &best, &total, &winner, &win_len)
                 child = <uint32_t>nd.base + c
                 nd = node_at(nodes, child)
                 if nd.check != <int32_t>node:
@@ -216,7 +224,7 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
             node = ring_node[slots - 1]
             nd = node_at(nodes, node)
             _score(mode, slots == 1, ring_score[slots - 1], start_total, slots, nd.logp, node,
-                   alpha, at_end, buckets, &best, &total, &winner)
+                   alpha, at_end, buckets, &best, &total, &winner, &win_len)
             child = <uint32_t>nd.base + c
             nd = node_at(nodes, child)
             if slots == 1:
@@ -236,12 +244,13 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                 node = ring_node[d]
                 nd = node_at(nodes, node)
                 _score(mode, d == 0, ring_score[d], start_total, d + 1, nd.logp, node, alpha,
-                       at_end, buckets, &best, &total, &winner)     # d == 0: a single byte
+                       at_end, buckets, &best, &total, &winner, &win_len)     # d == 0: a single byte
                 child = <uint32_t>nd.base + c
                 nd = node_at(nodes, child)
                 ring_node[d + 1] = child_or(nd.check, <int32_t>node, child, dead)
                 ring_score[d + 1] = ring_score[d]
             route[e] = <int32_t>winner
+            route_len[e] = <uint16_t>win_len
             ring_node[0] = root + c             # the walk that starts at e
             ring_score[0] = best
             if mode == MODE_EXACT:
@@ -253,22 +262,24 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                     ring_score[0], start_total = fold_exponent(best, total)
             live = kept
         window = window_end
-    _backtrack(t, route, n, w)
+    _backtrack(t, route, route_len, n, w)
     return 0
 
 
-cdef void _backtrack(const Trie* t, int32_t* route, int64_t n, Work* w) noexcept nogil:
-    """Turn the route of a chunk (w.out[w.out_len + e] for e = 1 .. n) into its pieces, in text
-    order at w.out[w.out_len:], in place.  Walking back from n, the j-th piece from the end
-    is written to route[n - j] once route[e] of its end e <= n - j has been read; every later
-    read is at an end below e, so nothing still to be read is overwritten."""
+cdef void _backtrack(const Trie* t, int32_t* route, const uint16_t* route_len, int64_t n,
+                     Work* w) noexcept nogil:
+    """Turn the route of a chunk (w.out[w.out_len + e] for e = 1 .. n, the winning nodes, and
+    route_len[e], their lengths) into its pieces, in text order at w.out[w.out_len:], in
+    place.  Walking back from n, the j-th piece from the end is written to route[n - j] once
+    route[e] of its end e <= n - j has been read; every later read is at an end below e, so
+    nothing still to be read is overwritten."""
     cdef int64_t e = n, slot = n
     cdef int32_t pid
     while e > 0:
         pid = t.node_pid[<uint32_t>route[e] >> NODE_SHIFT]
         route[slot] = pid
         slot -= 1
-        e -= t.piece_len[pid]
+        e -= route_len[e]
     memmove(w.out + w.out_len, route + slot + 1, (n - slot) * sizeof(int32_t))
     w.out_len += n - slot
 
