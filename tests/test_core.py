@@ -217,6 +217,16 @@ def test_nfc_blockwise_equals_whole_text_nfc(parts, block):
         normalize._BLOCK = old
 
 
+def test_nfc_unstable_at_finds_a_mark_after_a_long_run_of_latin():
+    # A run of the first range is cleared by its code units' OR, the first 64 of them looked
+    # at first: a mark anywhere after them must still be found.
+    for pad in (0, 63, 64, 65, 1000, 1023, 1024, 3000):
+        for tail in ("e\u0301", "\u212a", "\uf900"):
+            text = "a" * pad + tail + "\u4eca"         # the tail's last code point fails
+            assert _core.nfc_unstable_at(text) == pad + len(tail) - 1
+    assert _core.nfc_unstable_at("a" * 5000 + "\u0430") == 5001       # all stable
+
+
 @given(text=st.text(max_size=40), start=st.integers(0, 40))
 def test_nfc_unstable_at_is_the_first_character_the_quick_check_rejects(text, start):
     start = min(start, len(text))
