@@ -2,7 +2,7 @@
 
 `str` is NFC-normalized and encoded as UTF-8; `bytes` is taken as is.  Whole-text NFC costs
 ~15 ms per MB as soon as one character needs it, against ~1.4 ms per MB for unicodedata's
-quick check and ~0.5 ms for the core's (in C; it knows the common scripts).  NFC never acts
+quick check and 0.05-0.4 ms for the core's (in C; it knows the common scripts).  NFC never acts
 across a newline, so only the lines around a character the core cannot clear go through
 unicodedata, and only those of them that need it are normalized.
 """
