@@ -93,18 +93,19 @@ def test_long_text_benchmark_times_every_call_on_1_and_2_threads(tmp_path, capsy
     assert re.search(r"^\s+64 KB  2 threads x[\d.]+", out, re.M)
 
 
-def test_the_aho_corasick_experiment_still_applies_to_the_core():
-    # The experiment is a patch of the test hooks (README, "The engine"): it must keep applying
-    # to the current source, or its figures could no longer be reproduced.
+@pytest.mark.parametrize("name", ["aho_corasick", "exact_linear"])
+def test_the_experiments_still_apply_to_the_core(name):
+    # An experiment is a patch of the test hooks with its script (README, "The engine"): it
+    # must keep applying to the current source, or its figures could no longer be reproduced.
     root = BENCH.parent
     if not (root / "bytepiece_lite" / "probes.pxi").exists() or shutil.which("git") is None:
         pytest.skip("needs the source tree and git (not a copy of tests/ beside a wheel)")
-    patch = BENCH / "experiments" / "aho_corasick.patch"
+    patch = BENCH / "experiments" / f"{name}.patch"
     done = subprocess.run(["git", "apply", "--check", str(patch)], cwd=root,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    script = runpy.run_path(str(BENCH / "experiments" / "aho_corasick.py"))
-    assert set(script["MODES"].values()) == {0, 1, 2}
+    script = runpy.run_path(str(BENCH / "experiments" / f"{name}.py"))
+    assert callable(script["main"])
 
 
 def test_single_text_rows_run_on_one_thread_unless_named(monkeypatch):
