@@ -104,8 +104,10 @@ def test_the_experiments_still_apply_to_the_core(name):
     done = subprocess.run(["git", "apply", "--check", str(patch)], cwd=root,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    before = list(sys.path)
     script = runpy.run_path(str(BENCH / "experiments" / f"{name}.py"))
     assert callable(script["main"])
+    assert sys.path == before       # loading it must not change what later tests import
 
 
 def test_single_text_rows_run_on_one_thread_unless_named(monkeypatch):

@@ -23,10 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # the patched tree's package
-
-from bytepiece_lite import Tokenizer, _core  # noqa: E402
-
 ALPHA = 0.1
 
 
@@ -37,6 +33,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     ap.add_argument("--bytes", type=int, default=700_000, help="characters taken from each file")
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args(argv)
+    # The patched tree's package, not an installed one.  Only when run: a test that loads
+    # this file must not change the import path of its process.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bytepiece_lite import Tokenizer, _core
     tok = Tokenizer(args.model)
     vocab = tok._seg.vocab
     pa = _core.pa_table(vocab, ALPHA)
