@@ -227,17 +227,13 @@ cdef inline int _segment(const Trie* t, const uint8_t* text, int64_t n, int64_t 
                    alpha, at_end, buckets, &best, &total, &winner, &win_len)
             child = <uint32_t>nd.base + c
             nd = node_at(nodes, child)
-            if slots == 1:
-                # The youngest walk: nothing follows it in the arrays, so it is written, and
-                # counted only if it lives.  A deeper walk's record may miss the cache, and
-                # the next byte would wait for it: there a branch is faster.
-                _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
-                      nd, c_next, e - 1, ring_score[0], start_total)
-                kept += nd.check == <int32_t>node
-            elif nd.check == <int32_t>node:
+            # With one slot, the youngest walk: nothing follows it in the arrays, so it is
+            # written, and counted only if it lives, without a branch.  A deeper walk's record
+            # may miss the cache, and the next byte would wait for it: there a branch is faster.
+            if slots == 1 or nd.check == <int32_t>node:
                 _keep(mode, walk_node, walk_start, walk_score, walk_total, kept, child, nodes,
                       nd, c_next, e - slots, ring_score[slots - 1], start_total)
-                kept += 1
+                kept += nd.check == <int32_t>node
             # The other slots (deterministic decoding only), unrolled: they stay in registers.
             # Their records are shallow and hot, so they go without the prefetch.
             for d in range(slots - 2, -1, -1):
