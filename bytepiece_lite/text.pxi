@@ -181,7 +181,7 @@ cdef uint16_t _units_or(const uint16_t* data, Py_ssize_t n) noexcept nogil:
 cdef bint nfc_stable(const void* data, int kind, Py_ssize_t n) noexcept nogil:
     """Whether a str's code points (`kind` 1, 2 or 4 bytes each) are all in _nfc_ranges,
     so that the str is certainly NFC (False: it may or may not be)."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, head
     cdef uint32_t c
     cdef uint8_t acc = 1
     if kind == 1:
@@ -190,8 +190,9 @@ cdef bint nfc_stable(const void* data, int kind, Py_ssize_t n) noexcept nogil:
         # A run in the first range (mostly ASCII, in a str that has one wider character
         # somewhere) is cleared without a lookup in the bitmap.  Its first 64 code units
         # tell most other text apart first.
-        if (_units_or(<const uint16_t*>data, n if n < 64 else 64) < 0x300
-                and _units_or(<const uint16_t*>data, n) < 0x300):
+        head = n if n < 64 else 64
+        if (_units_or(<const uint16_t*>data, head) < 0x300
+                and _units_or(<const uint16_t*>data + head, n - head) < 0x300):
             return True
         for i in range(n):
             c = (<const uint16_t*>data)[i]
