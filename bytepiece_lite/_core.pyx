@@ -90,10 +90,9 @@ cdef class Vocab:
         self._pieces = tuple(pieces)
         self._ids = tuple(range(ID_OFFSET, ID_OFFSET + n))
         self.num_pieces = <int>n
-        self.t.piece_len = <int32_t*>malloc((n + 1) * sizeof(int32_t))
         items = <SortItem*>malloc((n + 1) * sizeof(SortItem))
         try:
-            if self.t.piece_len == NULL or items == NULL:
+            if items == NULL:
                 raise MemoryError()
             self._sort_items(items, logp)
             trie_build(&self.t, items, n, logp)
@@ -125,7 +124,6 @@ cdef class Vocab:
             items[i].ptr = <const uint8_t*>PyBytes_AS_STRING(p)
             items[i].len = <int32_t>len(p)
             items[i].idx = <int32_t>i
-            self.t.piece_len[i] = items[i].len
             self.t.min_logp = min(self.t.min_logp, logp[i])
             self.max_len = max(self.max_len, items[i].len)
         qsort(items, n, sizeof(SortItem), compare_items)

@@ -24,7 +24,6 @@ cdef inline const Node* node_at(const Node* nodes, uint32_t offset) noexcept nog
 ctypedef struct Trie:
     Node* nodes
     int32_t* node_pid       # by node index (offset >> NODE_SHIFT): the piece, else -1
-    int32_t* piece_len      # bytes of each piece
     int64_t size            # slots in nodes / node_pid
     int32_t max_len         # the longest piece
     int32_t dead            # a free record, where a walk that has died stays (viterbi.pxi):
@@ -36,10 +35,8 @@ ctypedef struct Trie:
 cdef inline void trie_free(Trie* t) noexcept nogil:
     free(t.nodes)
     free(t.node_pid)
-    free(t.piece_len)
     t.nodes = NULL
     t.node_pid = NULL
-    t.piece_len = NULL
 
 
 cdef inline int32_t trie_find(const Trie* t, const uint8_t* s, Py_ssize_t n) noexcept nogil:

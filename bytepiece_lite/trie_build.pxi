@@ -280,7 +280,7 @@ cdef int _to_offsets(Trie* t) except -1:
 
 cdef int trie_build(Trie* t, const SortItem* items, Py_ssize_t n,
                     const double[::1] logp) except -1:
-    """Fill t (zeroed, piece_len already set) from the n pieces `items`, sorted by
+    """Fill t (zeroed) from the n pieces `items`, sorted by
     compare_items, whose log-probabilities are logp[items[i].idx]; in three phases, then node
     indices turned into offsets."""
     cdef PointerTrie p
